@@ -1,0 +1,102 @@
+"""The `hedgebot` command line (Typer). Thin: parses arguments and calls into the package."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from hedgebot import __version__
+
+app = typer.Typer(
+    name="hedgebot",
+    help="Event-sourced hedging bot for tokenized equities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DatabaseUrlOption = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        help="Event store URL: sqlite:PATH (sqlx style: sqlite:///abs/path.db) "
+        "or postgresql://user@host/db.",
+    ),
+]
+
+
+class State:
+    debug = False
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    State.debug = debug
+
+
+@app.command()
+def version() -> None:
+    """Print hedgebot's version."""
+    console.print(f"hedgebot {__version__}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrlOption) -> None:
+    """Create or migrate the event store schema to the latest version."""
+    from hedgebot.eventstore import schema
+    from hedgebot.eventstore.dburl import parse_database_url
+
+    url = parse_database_url(database_url)
+    revision = schema.upgrade(url)
+    console.print(f"database {url.redacted()} is at schema revision {revision}")
+
+
+@app.command()
+def demo(
+    fills: Annotated[int, typer.Option(help="Number of simulated fills.")] = 300,
+) -> None:
+    """Run the whole pipeline locally on embedded defaults (no configuration, no network)."""
+    from hedgebot.demo import run_demo
+
+    run_demo(fills=fills, console=console)
+
+
+def main() -> None:
+    """Console-script entry point: one readable line on error, traceback only with --debug."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except click.exceptions.UsageError as exc:
+        err_console.print(f"usage error: {exc.format_message()}", markup=False)
+        sys.exit(2)
+    except click.exceptions.ClickException as exc:
+        err_console.print(f"error: {exc.format_message()}", markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if State.debug:
+            raise
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

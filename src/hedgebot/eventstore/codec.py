@@ -1,0 +1,465 @@
+"""Serde-compatible JSON codec (SPEC §3.3).
+
+Payloads written here must be byte-equal to what the Rust reference (serde_json with
+serde's default, externally tagged enums) writes, and the reference's payloads must
+decode here. The rules:
+
+* a struct is a JSON object with its fields in declaration order;
+* an enum (a `Tagged` root class) is externally tagged: a struct variant is
+  ``{"Variant":{...}}``, a newtype variant ``{"Variant":<inner>}`` and a unit
+  variant the bare string ``"Variant"``;
+* ``Decimal`` is a string in plain notation with its scale kept (``"1.00"``);
+* ``datetime`` is RFC 3339 in UTC with ``Z`` and 0, 3 or 6 fraction digits;
+* ``Enum`` members are written as their ``value``; ``None`` is ``null``;
+* output is compact, UTF-8 unescaped.
+
+On read, unknown keys are ignored and a missing optional field is ``None``, as serde
+does. Encoders and decoders are compiled once per type and cached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, ClassVar, TypeVar, Union
+
+T = TypeVar("T")
+
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any, str], Any]
+
+
+class CodecError(ValueError):
+    """A value that cannot be encoded or a JSON document that does not match its type."""
+
+
+class Tagged:
+    """Base of an externally tagged enum.
+
+    Declare the enum with ``class PositionEvent(Tagged, root=True)`` and each variant as a
+    frozen dataclass subclassing it. A variant without fields is a unit variant; pass
+    ``newtype=True`` for a one-field variant serialised as its inner value
+    (``{"Shares":"1"}``); ``variant="Name"`` overrides the wire name.
+    """
+
+    __tagged_root__: ClassVar[type[Tagged]]
+    __variants__: ClassVar[dict[str, type[Tagged]]]
+    __variant_name__: ClassVar[str]
+    __newtype__: ClassVar[bool] = False
+
+    def __init_subclass__(
+        cls,
+        *,
+        root: bool = False,
+        variant: str | None = None,
+        newtype: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if root:
+            cls.__tagged_root__ = cls
+            cls.__variants__ = {}
+            return
+        name = variant or cls.__name__
+        registry = cls.__tagged_root__.__variants__
+        if name in registry:
+            raise TypeError(f"duplicate variant {name!r} in {cls.__tagged_root__.__name__}")
+        cls.__variant_name__ = name
+        cls.__newtype__ = newtype
+        registry[name] = cls
+
+    @classmethod
+    def is_root(cls) -> bool:
+        return cls.__dict__.get("__tagged_root__") is cls
+
+
+# ---------------------------------------------------------------------------
+# scalars
+
+
+def encode_decimal(value: Decimal) -> str:
+    if not isinstance(value, Decimal):
+        raise CodecError(f"expected Decimal, got {type(value).__name__}")
+    if not value.is_finite():
+        raise CodecError(f"decimal must be finite, got {value}")
+    return format(value, "f")
+
+
+def encode_datetime(value: datetime) -> str:
+    if not isinstance(value, datetime):
+        raise CodecError(f"expected datetime, got {type(value).__name__}")
+    if value.tzinfo is None:
+        raise CodecError(f"datetime must be timezone-aware (UTC), got naive {value.isoformat()}")
+    value = value.astimezone(UTC)
+    text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+    text += f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    micros = value.microsecond
+    if micros:
+        text += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
+    return text + "Z"
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(Z|z|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse RFC 3339 with an explicit offset or ``Z`` into an aware UTC datetime.
+
+    Nanosecond fractions (as chrono writes them) are truncated to microseconds.
+    """
+    match = _RFC3339.match(text)
+    if match is None:
+        raise CodecError(f"invalid RFC 3339 timestamp {text!r} (needs a date, time and Z/offset)")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    suffix = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        parsed = datetime.fromisoformat(
+            f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micros:06d}{suffix}"
+        )
+    except ValueError as exc:
+        raise CodecError(f"invalid RFC 3339 timestamp {text!r}: {exc}") from None
+    return parsed.astimezone(UTC)
+
+
+def _decode_decimal(raw: Any, path: str) -> Decimal:
+    if isinstance(raw, bool):
+        raise CodecError(f"{path}: expected a decimal, got a boolean")
+    if isinstance(raw, str):
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise CodecError(f"{path}: invalid decimal {raw!r}") from None
+    elif isinstance(raw, int):
+        value = Decimal(raw)
+    elif isinstance(raw, float):
+        value = Decimal(repr(raw))
+    else:
+        raise CodecError(f"{path}: expected a decimal string, got {type(raw).__name__}")
+    if not value.is_finite():
+        raise CodecError(f"{path}: decimal must be finite, got {raw!r}")
+    return value
+
+
+def _decode_datetime(raw: Any, path: str) -> datetime:
+    if not isinstance(raw, str):
+        raise CodecError(f"{path}: expected an RFC 3339 string, got {type(raw).__name__}")
+    try:
+        return parse_datetime(raw)
+    except CodecError as exc:
+        raise CodecError(f"{path}: {exc}") from None
+
+
+def _decode_int(raw: Any, path: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise CodecError(f"{path}: expected an integer, got {raw!r}")
+    return raw
+
+
+def _decode_str(raw: Any, path: str) -> str:
+    if not isinstance(raw, str):
+        raise CodecError(f"{path}: expected a string, got {type(raw).__name__}")
+    return raw
+
+
+def _decode_bool(raw: Any, path: str) -> bool:
+    if not isinstance(raw, bool):
+        raise CodecError(f"{path}: expected a boolean, got {raw!r}")
+    return raw
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+# ---------------------------------------------------------------------------
+# compilation of encoders / decoders per type
+
+_encoders: dict[Any, Encoder] = {}
+_decoders: dict[Any, Decoder] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _fields(cls: type) -> list[tuple[str, Any, bool, Any]]:
+    """(name, type, has_default, default) of a dataclass, in declaration order."""
+    hints = _hints(cls)
+    result = []
+    for field in dataclasses.fields(cls):
+        if not field.init:
+            continue
+        has_default = field.default is not dataclasses.MISSING
+        result.append((field.name, hints[field.name], has_default, field.default))
+    return result
+
+
+def _optional_inner(tp: Any) -> Any | None:
+    origin = typing.get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0]
+        raise TypeError(f"only Optional[X] unions are supported, got {tp}")
+    return None
+
+
+def encoder_for(tp: Any) -> Encoder:
+    cached = _encoders.get(tp)
+    if cached is not None:
+        return cached
+    encoder = _build_encoder(tp)
+    _encoders[tp] = encoder
+    return encoder
+
+
+def _build_encoder(tp: Any) -> Encoder:
+    if tp is Decimal:
+        return encode_decimal
+    if tp is datetime:
+        return encode_datetime
+    if tp in (int, str, bool):
+        return _identity
+    if tp is Any:
+        return _identity
+    inner = _optional_inner(tp)
+    if inner is not None:
+        inner_enc = encoder_for(inner)
+        return lambda v: None if v is None else inner_enc(v)
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        args = typing.get_args(tp)
+        item_enc = encoder_for(args[0])
+        return lambda v: [item_enc(item) for item in v]
+    if origin is dict:
+        value_enc = encoder_for(typing.get_args(tp)[1])
+        return lambda v: {str(k): value_enc(x) for k, x in v.items()}
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return lambda v: v.value
+    if isinstance(tp, type) and issubclass(tp, Tagged):
+        return _tagged_encoder(tp.__tagged_root__)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _struct_encoder(tp)
+    raise TypeError(f"the codec does not support type {tp!r}")
+
+
+def _struct_encoder(cls: type) -> Encoder:
+    # Fields are resolved lazily so that recursive/forward-declared types work.
+    compiled: list[tuple[str, Encoder]] = []
+
+    def encode(value: Any) -> dict[str, Any]:
+        if not compiled:
+            compiled.extend((name, encoder_for(tp)) for name, tp, _, _ in _fields(cls))
+        return {name: enc(getattr(value, name)) for name, enc in compiled}
+
+    return encode
+
+
+def _variant_encoder(cls: type[Tagged]) -> Encoder:
+    name = cls.__variant_name__
+    fields = _fields(cls)
+    if not fields:
+        return lambda v: name
+    if cls.__newtype__:
+        if len(fields) != 1:
+            raise TypeError(f"newtype variant {cls.__name__} must have exactly one field")
+        field_name, field_tp, _, _ = fields[0]
+        inner = encoder_for(field_tp)
+        return lambda v: {name: inner(getattr(v, field_name))}
+    struct = _struct_encoder(cls)
+    return lambda v: {name: struct(v)}
+
+
+def _tagged_encoder(root: type[Tagged]) -> Encoder:
+    per_class: dict[type, Encoder] = {}
+
+    def encode(value: Any) -> Any:
+        cls = type(value)
+        enc = per_class.get(cls)
+        if enc is None:
+            if not isinstance(value, root) or cls.is_root():
+                raise CodecError(f"expected a variant of {root.__name__}, got {cls.__name__}")
+            enc = _variant_encoder(cls)
+            per_class[cls] = enc
+        return enc(value)
+
+    return encode
+
+
+def decoder_for(tp: Any) -> Decoder:
+    cached = _decoders.get(tp)
+    if cached is not None:
+        return cached
+    decoder = _build_decoder(tp)
+    _decoders[tp] = decoder
+    return decoder
+
+
+def _build_decoder(tp: Any) -> Decoder:
+    if tp is Decimal:
+        return _decode_decimal
+    if tp is datetime:
+        return _decode_datetime
+    if tp is bool:
+        return _decode_bool
+    if tp is int:
+        return _decode_int
+    if tp is str:
+        return _decode_str
+    if tp is Any:
+        return lambda raw, path: raw
+    inner = _optional_inner(tp)
+    if inner is not None:
+        inner_dec = decoder_for(inner)
+        return lambda raw, path: None if raw is None else inner_dec(raw, path)
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        item_dec = decoder_for(typing.get_args(tp)[0])
+        make = list if origin is list else tuple
+
+        def decode_seq(raw: Any, path: str) -> Any:
+            if not isinstance(raw, list):
+                raise CodecError(f"{path}: expected an array, got {type(raw).__name__}")
+            return make(item_dec(item, f"{path}[{i}]") for i, item in enumerate(raw))
+
+        return decode_seq
+    if origin is dict:
+        value_dec = decoder_for(typing.get_args(tp)[1])
+
+        def decode_map(raw: Any, path: str) -> Any:
+            if not isinstance(raw, dict):
+                raise CodecError(f"{path}: expected an object, got {type(raw).__name__}")
+            return {k: value_dec(v, f"{path}.{k}") for k, v in raw.items()}
+
+        return decode_map
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        members = {m.value: m for m in tp}
+
+        def decode_enum(raw: Any, path: str) -> Any:
+            try:
+                return members[raw]
+            except (KeyError, TypeError):
+                allowed = ", ".join(repr(v) for v in members)
+                raise CodecError(f"{path}: unknown {tp.__name__} {raw!r} (expected one of {allowed})")
+
+        return decode_enum
+    if isinstance(tp, type) and issubclass(tp, Tagged):
+        return _tagged_decoder(tp.__tagged_root__, tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _struct_decoder(tp)
+    raise TypeError(f"the codec does not support type {tp!r}")
+
+
+def _struct_decoder(cls: type) -> Decoder:
+    compiled: list[tuple[str, Decoder, bool, bool, Any]] = []
+
+    def decode(raw: Any, path: str) -> Any:
+        if not compiled:
+            for name, tp, has_default, default in _fields(cls):
+                optional = _optional_inner(tp) is not None
+                compiled.append((name, decoder_for(tp), optional, has_default, default))
+        if not isinstance(raw, dict):
+            raise CodecError(f"{path}: expected an object for {cls.__name__}, got {raw!r}")
+        kwargs: dict[str, Any] = {}
+        for name, dec, optional, has_default, default in compiled:
+            if name in raw:
+                kwargs[name] = dec(raw[name], f"{path}.{name}")
+            elif has_default:
+                kwargs[name] = default
+            elif optional:
+                kwargs[name] = None
+            else:
+                raise CodecError(f"{path}: missing field {name!r} of {cls.__name__}")
+        return cls(**kwargs)
+
+    return decode
+
+
+def _tagged_decoder(root: type[Tagged], expected: type) -> Decoder:
+    def variant_decoder(cls: type[Tagged]) -> Callable[[Any, str], Any]:
+        fields = _fields(cls)
+        if cls.__newtype__:
+            field_name, field_tp, _, _ = fields[0]
+            inner = decoder_for(field_tp)
+            return lambda raw, path: cls(**{field_name: inner(raw, path)})
+        return _struct_decoder(cls)
+
+    cache: dict[str, Callable[[Any, str], Any]] = {}
+
+    def decode(raw: Any, path: str) -> Any:
+        if isinstance(raw, str):
+            name, body, has_body = raw, None, False
+        elif isinstance(raw, dict) and len(raw) == 1:
+            ((name, body),) = raw.items()
+            has_body = True
+        else:
+            raise CodecError(
+                f"{path}: expected a {root.__name__} variant (a string or a one-key object), "
+                f"got {raw!r}"
+            )
+        cls = root.__variants__.get(name)
+        if cls is None:
+            known = ", ".join(root.__variants__)
+            raise CodecError(f"{path}: unknown {root.__name__} variant {name!r} (known: {known})")
+        if not issubclass(cls, expected):
+            raise CodecError(f"{path}: variant {name!r} is not a {expected.__name__}")
+        unit = not _fields(cls)
+        if unit:
+            if has_body:
+                raise CodecError(f"{path}: unit variant {name!r} must be a bare string")
+            return cls()
+        if not has_body:
+            raise CodecError(f"{path}: variant {name!r} has fields; a bare string is not enough")
+        dec = cache.get(name)
+        if dec is None:
+            dec = variant_decoder(cls)
+            cache[name] = dec
+        return dec(body, f"{path}.{name}")
+
+    return decode
+
+
+# ---------------------------------------------------------------------------
+# public helpers
+
+
+def to_jsonable(tp: Any, value: Any) -> Any:
+    """Encode ``value`` of declared type ``tp`` to plain JSON data (dicts, lists, strings)."""
+    return encoder_for(tp)(value)
+
+
+def from_jsonable(tp: type[T], raw: Any, path: str = "$") -> T:
+    """Decode plain JSON data into a value of type ``tp``."""
+    result: T = decoder_for(tp)(raw, path)
+    return result
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON exactly as serde_json writes it."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CodecError(f"invalid JSON: {exc}") from None
+
+
+def to_json(tp: Any, value: Any) -> str:
+    return dumps(to_jsonable(tp, value))
+
+
+def from_json(tp: type[T], text: str) -> T:
+    return from_jsonable(tp, loads(text))

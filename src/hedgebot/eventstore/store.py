@@ -1,0 +1,97 @@
+"""The event store port: what every backend (memory, SQLite, PostgreSQL) provides.
+
+Reads outside a transaction see committed data. Everything that changes the store
+happens inside `transaction()`: events, snapshots, view rows, id counters and
+manager checkpoints commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def check_identifier(name: str) -> str:
+    """Table names cannot be SQL parameters; only plain lowercase identifiers pass."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"invalid table name {name!r}")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRow:
+    view_id: str
+    version: int
+    payload: str
+
+
+class StoreReader(Protocol):
+    """Read access, both inside and outside a transaction."""
+
+    def load_snapshot(self, aggregate_type: str, aggregate_id: str) -> Snapshot | None: ...
+
+    def load_stream(
+        self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
+    ) -> list[StoredEvent]: ...
+
+    def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        aggregate_types: Sequence[str] | None = None,
+    ) -> list[StoredEvent]: ...
+
+    def last_position(self) -> int: ...
+
+    def view_get(self, table: str, view_id: str) -> ViewRow | None: ...
+
+    def view_find(self, table: str, field: str, value: str) -> list[ViewRow]: ...
+
+    def view_all(self, table: str) -> list[ViewRow]: ...
+
+    def get_checkpoint(self, name: str) -> int: ...
+
+
+class StoreTransaction(StoreReader, Protocol):
+    """One atomic unit of work."""
+
+    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Append rows; a duplicate (type, id, sequence) raises `ConcurrencyError`."""
+        ...
+
+    def save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    def view_put_many(self, table: str, rows: Sequence[ViewRow]) -> None: ...
+
+    def view_delete(self, table: str, view_ids: Sequence[str]) -> None: ...
+
+    def view_clear(self, table: str) -> None: ...
+
+    def next_id(self, counter: str) -> int:
+        """Allocate the next value of a named counter (1, 2, 3 …)."""
+        ...
+
+    def ensure_counter_above(self, counter: str, value: int) -> None:
+        """Make every later `next_id(counter)` return more than ``value``."""
+        ...
+
+    def set_checkpoint(self, name: str, position: int) -> None: ...
+
+
+class EventStore(StoreReader, Protocol):
+    backend: str
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+
+    def iter_all(
+        self, after_position: int = 0, batch_size: int = 1000
+    ) -> Iterator[StoredEvent]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,209 @@
+"""Views (read models): projections applied in the same transaction as their events.
+
+A view owns one or more tables shaped ``(view_id, version, payload)`` (plus generated
+columns declared in its migration). Its `apply` reads and writes rows through
+`ViewRows`, a per-transaction cache that writes each touched row once at the end.
+``version`` counts the writes folded into a row, so a rebuilt view (same events, same
+order) equals the incrementally maintained one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from hedgebot.eventstore import codec
+from hedgebot.eventstore.envelope import StoredEvent
+from hedgebot.eventstore.errors import ProjectionError
+from hedgebot.eventstore.registry import EventRegistry
+from hedgebot.eventstore.store import EventStore, StoreReader, StoreTransaction, ViewRow
+
+_DELETED = object()
+
+
+class ViewRows:
+    """Rows of one view table inside one transaction, cached and flushed once."""
+
+    def __init__(self, tx: StoreReader, table: str) -> None:
+        self._tx = tx
+        self.table = table
+        self._loaded: dict[str, tuple[int, Any]] = {}
+        self._dirty: dict[str, Any] = {}
+        self._cleared = False
+
+    def _load(self, view_id: str) -> tuple[int, Any]:
+        cached = self._loaded.get(view_id)
+        if cached is not None:
+            return cached
+        if self._cleared:
+            entry: tuple[int, Any] = (0, None)
+        else:
+            row = self._tx.view_get(self.table, view_id)
+            entry = (0, None) if row is None else (row.version, codec.loads(row.payload))
+        self._loaded[view_id] = entry
+        return entry
+
+    def get(self, view_id: str) -> Any | None:
+        """The row's payload as JSON data, or None when absent."""
+        return self._load(view_id)[1]
+
+    def version(self, view_id: str) -> int:
+        return self._load(view_id)[0]
+
+    def put(self, view_id: str, payload: Any, version: int | None = None) -> None:
+        """Write a row; ``version`` defaults to one more than the current one."""
+        current_version, _ = self._load(view_id)
+        new_version = current_version + 1 if version is None else version
+        self._loaded[view_id] = (new_version, payload)
+        self._dirty[view_id] = payload
+
+    def delete(self, view_id: str) -> None:
+        self._loaded[view_id] = (0, None)
+        self._dirty[view_id] = _DELETED
+
+    def find(self, field: str, value: str) -> dict[str, Any]:
+        """Rows whose top-level payload ``field`` equals ``value`` (cache included)."""
+        found: dict[str, Any] = {}
+        if not self._cleared:
+            for row in self._tx.view_find(self.table, field, value):
+                if row.view_id not in self._loaded:
+                    self._loaded[row.view_id] = (row.version, codec.loads(row.payload))
+        for view_id, (_, payload) in self._loaded.items():
+            if isinstance(payload, Mapping) and payload.get(field) == value:
+                found[view_id] = payload
+        return found
+
+    def mark_cleared(self) -> None:
+        self._cleared = True
+        self._loaded.clear()
+        self._dirty.clear()
+
+    def flush(self, tx: StoreTransaction) -> None:
+        if not self._dirty:
+            return
+        puts = [
+            ViewRow(view_id, self._loaded[view_id][0], codec.dumps(payload))
+            for view_id, payload in self._dirty.items()
+            if payload is not _DELETED
+        ]
+        deletes = [view_id for view_id, payload in self._dirty.items() if payload is _DELETED]
+        if deletes:
+            tx.view_delete(self.table, deletes)
+        if puts:
+            tx.view_put_many(self.table, puts)
+        self._dirty.clear()
+
+
+class View(ABC):
+    """A projection from events to rows of its tables."""
+
+    #: the view's main table (the one SQL users query)
+    table: str
+    #: aggregate types whose events this view reads
+    aggregate_types: frozenset[str]
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every table this view writes (main table first); rebuild clears them all."""
+        return (self.table,)
+
+    def handles(self, event: StoredEvent) -> bool:
+        return event.aggregate_type in self.aggregate_types
+
+    @abstractmethod
+    def apply(self, rows: Mapping[str, ViewRows], event: StoredEvent, decoded: Any) -> None:
+        """Fold one event into the rows (``rows[table]`` for each of `tables`)."""
+
+
+class Projector:
+    """Applies a set of views to committed events, inside the caller's transaction."""
+
+    def __init__(self, views: Sequence[View], registries: Iterable[EventRegistry]) -> None:
+        self.views = list(views)
+        self.registries = {r.aggregate_type: r for r in registries}
+        names = [v.table for v in self.views]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate view tables: {names}")
+
+    def view(self, table: str) -> View:
+        for view in self.views:
+            if view.table == table:
+                return view
+        known = ", ".join(v.table for v in self.views)
+        raise KeyError(f"unknown view {table!r} (known: {known})")
+
+    def decode(self, event: StoredEvent) -> Any:
+        registry = self.registries.get(event.aggregate_type)
+        if registry is None:
+            return None
+        return registry.decode(event)
+
+    def apply(
+        self,
+        tx: StoreTransaction,
+        events: Sequence[StoredEvent],
+        decoded: Sequence[Any] | None = None,
+        views: Sequence[View] | None = None,
+        cleared: bool = False,
+    ) -> None:
+        """Project ``events`` into ``views`` (all views by default) and flush their rows.
+
+        Any exception from a view becomes a `ProjectionError`, which fails the whole
+        transaction: a committed event is always reflected in its views.
+        """
+        selected = self.views if views is None else list(views)
+        if not events or not selected:
+            return
+        if decoded is None:
+            decoded = [self.decode(e) for e in events]
+        for view in selected:
+            rows = {table: ViewRows(tx, table) for table in view.tables}
+            if cleared:
+                for table_rows in rows.values():
+                    table_rows.mark_cleared()
+            for event, typed in zip(events, decoded, strict=True):
+                if not view.handles(event):
+                    continue
+                try:
+                    view.apply(rows, event, typed)
+                except Exception as exc:
+                    raise ProjectionError(
+                        f"view {view.table} failed on {event.event_type} of "
+                        f"{event.aggregate_type} {event.aggregate_id!r} "
+                        f"sequence {event.sequence}: {exc}"
+                    ) from exc
+            for table_rows in rows.values():
+                table_rows.flush(tx)
+
+    def rebuild(self, store: EventStore, table: str, batch_size: int = 5000) -> int:
+        """Recompute one view from all events, atomically. Returns the events read."""
+        view = self.view(table)
+        count = 0
+        with store.transaction() as tx:
+            for view_table in view.tables:
+                tx.view_clear(view_table)
+            rows = {t: ViewRows(tx, t) for t in view.tables}
+            for t in rows.values():
+                t.mark_cleared()
+            after = 0
+            types = sorted(view.aggregate_types)
+            while True:
+                batch = tx.read_all(after, batch_size, types)
+                if not batch:
+                    break
+                for event in batch:
+                    typed = self.decode(event)
+                    try:
+                        view.apply(rows, event, typed)
+                    except Exception as exc:
+                        raise ProjectionError(
+                            f"view {view.table} failed during rebuild on {event.event_type} "
+                            f"of {event.aggregate_type} {event.aggregate_id!r} "
+                            f"sequence {event.sequence}: {exc}"
+                        ) from exc
+                count += len(batch)
+                after = batch[-1].position
+            for table_rows in rows.values():
+                table_rows.flush(tx)
+        return count
