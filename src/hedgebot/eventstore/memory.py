@@ -180,5 +180,8 @@ class MemoryEventStore(_MemoryReader):
             yield from batch
             after_position = batch[-1].position
 
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        raise NotImplementedError("the memory store has no SQL; use a SQLite or PostgreSQL store")
+
     def close(self) -> None:
         pass
