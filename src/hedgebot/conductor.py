@@ -1,0 +1,129 @@
+"""Runs the long-lived tasks of `hedgebot run` in one asyncio process (SPEC §2).
+
+Each service is an async callable taking a `Stop` token. On SIGINT/SIGTERM the stop
+token is set: the chain follower stops taking new chain events, the managers finish
+the unit of work in hand, and the conductor waits at most the grace period before
+cancelling what is left. Nothing is lost either way: every step is an atomic
+transaction in the store and every reaction resumes from the store on restart.
+A service that crashes stops the whole process with a non-zero exit, so a supervisor
+restarts it, rather than leaving the bot running half-blind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Stop:
+    """Cooperative shutdown token shared by every service."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    @property
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until stopped or ``timeout`` passes; True when stopped."""
+        if timeout is None:
+            await self._event.wait()
+            return True
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+Service = Callable[[Stop], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class NamedService:
+    name: str
+    run: Service
+
+
+class ServiceFailed(RuntimeError):
+    pass
+
+
+async def run_services(
+    services: list[NamedService],
+    *,
+    stop: Stop | None = None,
+    grace_seconds: float = 10.0,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Run services until stopped (signal or `stop`) or until one of them fails."""
+    stop = stop or Stop()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, _on_signal, stop, sig)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+                pass
+    tasks = {asyncio.create_task(s.run(stop), name=s.name): s.name for s in services}
+    log.info("services_started", services=sorted(tasks.values()))
+    failure: BaseException | None = None
+    failed_name = ""
+    try:
+        pending = set(tasks)
+        stop_task = asyncio.create_task(stop.wait())
+        while pending and not stop.is_set:
+            done, _ = await asyncio.wait(pending | {stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {stop_task}:
+                pending.discard(task)
+                exc = task.exception()
+                if exc is not None:
+                    failure, failed_name = exc, tasks[task]
+                    log.error("service_failed", service=tasks[task], error=str(exc))
+                    stop.set()
+                else:
+                    log.info("service_finished", service=tasks[task])
+        stop.set()
+        stop_task.cancel()
+        if pending:
+            done, still = await asyncio.wait(pending, timeout=grace_seconds)
+            for task in done:
+                exc = task.exception() if not task.cancelled() else None
+                if exc is not None and failure is None:
+                    failure, failed_name = exc, tasks[task]
+            for task in still:
+                log.warning("service_cancelled_after_grace", service=tasks[task])
+                task.cancel()
+            if still:
+                await asyncio.gather(*still, return_exceptions=True)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    log.info("services_stopped")
+    if failure is not None:
+        raise ServiceFailed(f"service {failed_name} failed: {failure}") from failure
+
+
+def _on_signal(stop: Stop, sig: signal.Signals) -> None:
+    log.info("shutdown_requested", signal=sig.name)
+    stop.set()
+
+
+async def periodic(stop: Stop, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+    """Run ``step`` every ``interval`` seconds (first run immediately) until stopped."""
+    while not stop.is_set:
+        await step()
+        if await stop.wait(interval):
+            return
