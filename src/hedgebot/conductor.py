@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -46,7 +47,7 @@ class Stop:
         return True
 
 
-Service = Callable[[Stop], Awaitable[None]]
+Service = Callable[[Stop], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,20 @@ async def run_services(
                 installed.append(sig)
             except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
                 pass
-    tasks = {asyncio.create_task(s.run(stop), name=s.name): s.name for s in services}
+    tasks: dict[asyncio.Task[None], str] = {
+        asyncio.create_task(s.run(stop), name=s.name): s.name for s in services
+    }
     log.info("services_started", services=sorted(tasks.values()))
     failure: BaseException | None = None
     failed_name = ""
     try:
-        pending = set(tasks)
-        stop_task = asyncio.create_task(stop.wait())
+        pending: set[asyncio.Task[None]] = set(tasks)
+        stop_task: asyncio.Task[None] = asyncio.create_task(_wait_stop(stop))
         while pending and not stop.is_set:
-            done, _ = await asyncio.wait(pending | {stop_task}, return_when=asyncio.FIRST_COMPLETED)
-            for task in done - {stop_task}:
+            finished, _ = await asyncio.wait(
+                pending | {stop_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in finished - {stop_task}:
                 pending.discard(task)
                 exc = task.exception()
                 if exc is not None:
@@ -114,6 +119,10 @@ async def run_services(
     log.info("services_stopped")
     if failure is not None:
         raise ServiceFailed(f"service {failed_name} failed: {failure}") from failure
+
+
+async def _wait_stop(stop: Stop) -> None:
+    await stop.wait()
 
 
 def _on_signal(stop: Stop, sig: signal.Signals) -> None:
