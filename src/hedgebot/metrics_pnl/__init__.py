@@ -1,0 +1,1 @@
+"""Profit and loss: FIFO lots per base symbol across both venues (SPEC §9)."""
