@@ -6,15 +6,32 @@ Revises: 0004
 
 from __future__ import annotations
 
+from alembic import op
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
+# The reference's table: one row, view_id 'schwab', payload = the SchwabAuth state with
+# encrypted tokens only. No generated columns (SPEC §5).
+SQLITE = """CREATE TABLE IF NOT EXISTS schwab_auth_view (
+    view_id TEXT PRIMARY KEY CHECK (view_id = 'schwab'),
+    version BIGINT NOT NULL,
+    payload JSON NOT NULL
+)"""
+
+POSTGRES = """CREATE TABLE IF NOT EXISTS schwab_auth_view (
+    view_id TEXT PRIMARY KEY CHECK (view_id = 'schwab'),
+    version BIGINT NOT NULL,
+    payload JSONB NOT NULL
+)"""
+
+
 def upgrade() -> None:
-    pass
+    op.execute(POSTGRES if op.get_bind().dialect.name == "postgresql" else SQLITE)
 
 
 def downgrade() -> None:
-    pass
+    op.execute("DROP TABLE IF EXISTS schwab_auth_view")
