@@ -40,6 +40,21 @@ class CodecError(ValueError):
     """A value that cannot be encoded or a JSON document that does not match its type."""
 
 
+OMIT_IF_NONE = "hedgebot_omit_if_none"
+
+#: Field metadata for a hedgebot-only optional field appended after the reference's
+#: fields: ``field(default=None, metadata=EXTENSION)``. The key is left out of the JSON
+#: while the value is ``None`` (serde's ``skip_serializing_if = "Option::is_none"``),
+#: so an event carrying nothing beyond the reference's fields is byte-equal to the
+#: reference's payload; a missing key decodes as the default.
+EXTENSION: typing.Mapping[str, Any] = types.MappingProxyType({OMIT_IF_NONE: True})
+
+
+def extension(default: Any = None) -> Any:
+    """``field(default=default, metadata=EXTENSION)``: a hedgebot-only optional field."""
+    return dataclasses.field(default=default, metadata=EXTENSION)
+
+
 class Tagged:
     """Base of an externally tagged enum.
 
@@ -97,7 +112,10 @@ def encode_datetime(value: datetime) -> str:
         raise CodecError(f"expected datetime, got {type(value).__name__}")
     if value.tzinfo is None:
         raise CodecError(f"datetime must be timezone-aware (UTC), got naive {value.isoformat()}")
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise CodecError(f"datetime {value.isoformat()} is out of range in UTC") from None
     text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
     text += f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
     micros = value.microsecond
@@ -129,7 +147,10 @@ def parse_datetime(text: str) -> datetime:
         )
     except ValueError as exc:
         raise CodecError(f"invalid RFC 3339 timestamp {text!r}: {exc}") from None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise CodecError(f"timestamp {text!r} is out of range in UTC") from None
 
 
 def _decode_decimal(raw: Any, path: str) -> Decimal:
@@ -182,6 +203,33 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _encode_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CodecError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _encode_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise CodecError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _encode_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise CodecError(f"expected a boolean, got {value!r}")
+    return value
+
+
+def _enum_encoder(tp: type[Enum]) -> Encoder:
+    def encode(value: Any) -> Any:
+        if not isinstance(value, tp):
+            raise CodecError(f"expected a {tp.__name__}, got {value!r}")
+        return value.value
+
+    return encode
+
+
 # ---------------------------------------------------------------------------
 # compilation of encoders / decoders per type
 
@@ -229,8 +277,12 @@ def _build_encoder(tp: Any) -> Encoder:
         return encode_decimal
     if tp is datetime:
         return encode_datetime
-    if tp in (int, str, bool):
-        return _identity
+    if tp is int:
+        return _encode_int
+    if tp is str:
+        return _encode_str
+    if tp is bool:
+        return _encode_bool
     if tp is Any:
         return _identity
     inner = _optional_inner(tp)
@@ -246,7 +298,7 @@ def _build_encoder(tp: Any) -> Encoder:
         value_enc = encoder_for(typing.get_args(tp)[1])
         return lambda v: {str(k): value_enc(x) for k, x in v.items()}
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return lambda v: v.value
+        return _enum_encoder(tp)
     if isinstance(tp, type) and issubclass(tp, Tagged):
         return _tagged_encoder(tp.__tagged_root__)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
@@ -255,13 +307,27 @@ def _build_encoder(tp: Any) -> Encoder:
 
 
 def _struct_encoder(cls: type) -> Encoder:
-    # Fields are resolved lazily so that recursive/forward-declared types work.
-    compiled: list[tuple[str, Encoder]] = []
+    # Fields are resolved on first use so that recursive/forward-declared types work.
+    # The compiled plan is published with one atomic list append: a thread never sees
+    # a half-built field list (which would silently drop fields from a payload).
+    plan: list[tuple[tuple[str, Encoder, bool], ...]] = []
+
+    def compile_plan() -> tuple[tuple[str, Encoder, bool], ...]:
+        omitted = {f.name for f in dataclasses.fields(cls) if f.metadata.get(OMIT_IF_NONE)}
+        return tuple((name, encoder_for(tp), name in omitted) for name, tp, _, _ in _fields(cls))
 
     def encode(value: Any) -> dict[str, Any]:
-        if not compiled:
-            compiled.extend((name, encoder_for(tp)) for name, tp, _, _ in _fields(cls))
-        return {name: enc(getattr(value, name)) for name, enc in compiled}
+        if not isinstance(value, cls):
+            raise CodecError(f"expected {cls.__name__}, got {type(value).__name__}")
+        if not plan:
+            plan.append(compile_plan())
+        encoded: dict[str, Any] = {}
+        for name, enc, omit_if_none in plan[0]:
+            field_value = getattr(value, name)
+            if field_value is None and omit_if_none:
+                continue
+            encoded[name] = enc(field_value)
+        return encoded
 
     return encode
 
@@ -351,7 +417,9 @@ def _build_decoder(tp: Any) -> Decoder:
                 return members[raw]
             except (KeyError, TypeError):
                 allowed = ", ".join(repr(v) for v in members)
-                raise CodecError(f"{path}: unknown {tp.__name__} {raw!r} (expected one of {allowed})")
+                raise CodecError(
+                    f"{path}: unknown {tp.__name__} {raw!r} (expected one of {allowed})"
+                ) from None
 
         return decode_enum
     if isinstance(tp, type) and issubclass(tp, Tagged):
@@ -362,17 +430,22 @@ def _build_decoder(tp: Any) -> Decoder:
 
 
 def _struct_decoder(cls: type) -> Decoder:
-    compiled: list[tuple[str, Decoder, bool, bool, Any]] = []
+    # Same lazy, atomically published plan as `_struct_encoder`.
+    plan: list[tuple[tuple[str, Decoder, bool, bool, Any], ...]] = []
+
+    def compile_plan() -> tuple[tuple[str, Decoder, bool, bool, Any], ...]:
+        return tuple(
+            (name, decoder_for(tp), _optional_inner(tp) is not None, has_default, default)
+            for name, tp, has_default, default in _fields(cls)
+        )
 
     def decode(raw: Any, path: str) -> Any:
-        if not compiled:
-            for name, tp, has_default, default in _fields(cls):
-                optional = _optional_inner(tp) is not None
-                compiled.append((name, decoder_for(tp), optional, has_default, default))
+        if not plan:
+            plan.append(compile_plan())
         if not isinstance(raw, dict):
             raise CodecError(f"{path}: expected an object for {cls.__name__}, got {raw!r}")
         kwargs: dict[str, Any] = {}
-        for name, dec, optional, has_default, default in compiled:
+        for name, dec, optional, has_default, default in plan[0]:
             if name in raw:
                 kwargs[name] = dec(raw[name], f"{path}.{name}")
             elif has_default:
@@ -446,8 +519,11 @@ def from_jsonable(tp: type[T], raw: Any, path: str = "$") -> T:
 
 
 def dumps(data: Any) -> str:
-    """Compact JSON exactly as serde_json writes it."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON exactly as serde_json writes it (no NaN/Infinity: not JSON)."""
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"cannot write JSON: {exc}") from None
 
 
 def loads(text: str) -> Any:
