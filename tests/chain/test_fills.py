@@ -59,7 +59,7 @@ def price(usdc: str, shares: str) -> Decimal:
     return PRICE_CONTEXT.divide(Decimal(usdc), Decimal(shares)).normalize(PRICE_CONTEXT)
 
 
-# -- A, A′, B, C: take orders ---------------------------------------------------------------
+# -- A, A′, B, C: take orders ------------------------------------------------------------
 
 
 def test_example_a_v4_take_order_where_the_order_gives_stock_for_usdc_is_a_sell() -> None:
@@ -132,7 +132,7 @@ def test_v5_take_order_where_the_order_receives_stock_is_a_buy() -> None:
     )
 
 
-# -- D, E: clears -------------------------------------------------------------------------------
+# -- D, E: clears ------------------------------------------------------------------------
 
 
 def clear_d_logs(version: OrderbookVersion, alice_owner: str, bob_owner: str) -> list[RawLog]:
@@ -246,7 +246,7 @@ def test_clear_followed_by_another_clear_before_any_after_clear_is_skipped() -> 
     assert reasons == [SkipReason.MISSING_AFTER_CLEAR, SkipReason.NOT_OWNER]
 
 
-# -- F, G, H: symbols and production vectors --------------------------------------------------
+# -- F, G, H: symbols and production vectors ---------------------------------------------
 
 NVDA = "0x" + "0d" * 20
 TAAPL = "0x" + "0a" * 20
@@ -288,7 +288,7 @@ def test_example_h_production_v5_take_order_of_tsplg_sells_two_shares() -> None:
     assert trade.price_usdc == Decimal("80.07753876")
 
 
-# -- owners, pairs, symbols ----------------------------------------------------------------------
+# -- owners, pairs, symbols --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("version", [V4, V5])
@@ -349,7 +349,7 @@ def test_clear_with_output_index_out_of_range_is_skipped() -> None:
     assert "output IO index 7" in skip.detail
 
 
-# -- precision -------------------------------------------------------------------------------------
+# -- precision ---------------------------------------------------------------------------
 
 
 def test_v4_amounts_are_scaled_exactly_without_float_rounding() -> None:
@@ -378,7 +378,7 @@ def test_negative_float_amounts_are_skipped() -> None:
     assert only_skip([log], V5).reason is SkipReason.NEGATIVE_AMOUNT
 
 
-# -- malformed logs ------------------------------------------------------------
+# -- malformed logs ----------------------------------------------------------------------
 
 
 def test_truncated_data_is_skipped_as_malformed() -> None:
