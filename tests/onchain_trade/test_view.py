@@ -7,16 +7,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hedgebot.clock import ManualClock
 from hedgebot.domain import Direction, TradeId
-from hedgebot.eventstore import CommandHandler, NewEvent, Projector
+from hedgebot.eventstore import CommandHandler, NewEvent, Projector, codec
 from hedgebot.eventstore.sqlite import SqliteEventStore
+from hedgebot.eventstore.testing import scenario
 from hedgebot.onchain_trade.commands import Enrich, Migrate
-from hedgebot.onchain_trade.events import ONCHAIN_TRADE_EVENTS, LegacyPyth, PythPrice
+from hedgebot.onchain_trade.events import ONCHAIN_TRADE_EVENTS, LegacyPyth, Migrated, PythPrice
 from hedgebot.onchain_trade.state import ONCHAIN_TRADE, OnChainTradeCommand, OnChainTradeState
 from hedgebot.onchain_trade.view import (
     OnChainTradeView,
+    _migrated_row,
     recent_trades,
     trade,
     trades_by_base_symbol,
@@ -336,3 +340,26 @@ def test_the_view_payload_column_is_text_for_the_reference_reader(
 
 def test_pyth_price_of_the_sample_is_consistent() -> None:
     assert PythPrice(Decimal("18250"), -2, Decimal(0), T0).price == Decimal("182.50")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=5e-324, max_value=1e300, allow_nan=False, allow_infinity=False))
+def test_a_legacy_real_survives_the_import_into_the_view_exactly(legacy_real: float) -> None:
+    # The import converts a REAL by its shortest repr; the view writes a JSON number
+    # that SQLite's JSON reader must turn back into the very same double.
+    command = legacy_migrate(
+        amount=Decimal(repr(legacy_real)), price_usdc=Decimal(repr(legacy_real))
+    )
+    [event] = scenario(ONCHAIN_TRADE).when(command).decide()
+    assert isinstance(event, Migrated)
+    payload = codec.dumps(_migrated_row(TradeId(TX_LEGACY, 0), event))
+    conn = sqlite3.connect(":memory:")
+    try:
+        amount, price = conn.execute(
+            "SELECT json_extract(?, '$.amount'), json_extract(?, '$.price_usdc')",
+            (payload, payload),
+        ).fetchone()
+    finally:
+        conn.close()
+    assert amount == legacy_real
+    assert price == legacy_real
