@@ -190,3 +190,13 @@ class LedgerView(View):
             )
         elif isinstance(decoded, Frozen):
             table.delete(event.aggregate_id)
+
+
+LEDGER_VIEW_DDL_POSTGRES = """
+CREATE TABLE IF NOT EXISTS ledger_view (
+    view_id TEXT PRIMARY KEY,
+    version BIGINT NOT NULL,
+    payload JSONB NOT NULL,
+    name TEXT GENERATED ALWAYS AS (payload->>'name') STORED
+)
+"""

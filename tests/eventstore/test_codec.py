@@ -821,3 +821,31 @@ def test_a_stored_payload_of_an_unknown_variant_names_aggregate_id_and_sequence(
     )
     assert "Position 'AAPL' sequence 42" in str(info.value)
     assert "Exploded" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# layout descriptions (snapshots detect a changed state shape)
+
+
+def test_the_layout_description_changes_with_any_change_of_shape() -> None:
+    @dataclass(frozen=True)
+    class V1:
+        amount: Decimal
+        shape: Shape
+
+    @dataclass(frozen=True)
+    class V2:
+        amount: Decimal
+        shape: Shape
+        extra: int | None = None
+
+    @dataclass(frozen=True)
+    class V3:
+        amount: int
+        shape: Shape
+
+    described = {codec.describe_type(t).replace(t.__qualname__, "V") for t in (V1, V2, V3)}
+    assert len(described) == 3
+    assert codec.describe_type(V1) == codec.describe_type(V1)
+    assert "Size:newtype{value:Decimal}" in codec.describe_type(V1)
+    assert "Direction('Buy','Sell')" in codec.describe_type(Everything)

@@ -40,6 +40,8 @@ class Aggregate(Generic[S, C]):
     ``decide(state, command, ctx)`` returns the new events or raises a typed domain
     error; ``evolve(state, event)`` folds one event and never raises on a stored event.
     ``state_type`` is the declared type of the state, used to encode snapshots.
+    ``snapshot_version``: bump it when the *meaning* of the state changes without its
+    shape changing, so that older snapshots are ignored (shape changes are detected).
     """
 
     aggregate_type: str
@@ -48,6 +50,7 @@ class Aggregate(Generic[S, C]):
     initial_state: Callable[[], S]
     decide: Callable[[S, C, DecideContext], Sequence[Tagged]]
     evolve: Callable[[S, Any], S]
+    snapshot_version: str = "1"
 
     def fold(self, state: S, events: Sequence[Any]) -> S:
         for event in events:

@@ -460,15 +460,25 @@ def _struct_decoder(cls: type) -> Decoder:
 
 
 def _tagged_decoder(root: type[Tagged], expected: type) -> Decoder:
-    def variant_decoder(cls: type[Tagged]) -> Callable[[Any, str], Any]:
+    # Per variant name, compiled on first use: (class, is_unit, body decoder).
+    # Type hints are resolved once per variant, never per decoded value.
+    compiled: dict[str, tuple[type[Tagged], bool, Decoder | None]] = {}
+
+    def compile_variant(name: str, path: str) -> tuple[type[Tagged], bool, Decoder | None]:
+        cls = root.__variants__.get(name)
+        if cls is None:
+            known = ", ".join(root.__variants__)
+            raise CodecError(f"{path}: unknown {root.__name__} variant {name!r} (known: {known})")
+        if not issubclass(cls, expected):
+            raise CodecError(f"{path}: variant {name!r} is not a {expected.__name__}")
         fields = _fields(cls)
+        if not fields:
+            return cls, True, None
         if cls.__newtype__:
             field_name, field_tp, _, _ = fields[0]
             inner = decoder_for(field_tp)
-            return lambda raw, path: cls(**{field_name: inner(raw, path)})
-        return _struct_decoder(cls)
-
-    cache: dict[str, Callable[[Any, str], Any]] = {}
+            return cls, False, lambda raw, p: cls(**{field_name: inner(raw, p)})
+        return cls, False, _struct_decoder(cls)
 
     def decode(raw: Any, path: str) -> Any:
         if isinstance(raw, str):
@@ -481,26 +491,73 @@ def _tagged_decoder(root: type[Tagged], expected: type) -> Decoder:
                 f"{path}: expected a {root.__name__} variant (a string or a one-key object), "
                 f"got {raw!r}"
             )
-        cls = root.__variants__.get(name)
-        if cls is None:
-            known = ", ".join(root.__variants__)
-            raise CodecError(f"{path}: unknown {root.__name__} variant {name!r} (known: {known})")
-        if not issubclass(cls, expected):
-            raise CodecError(f"{path}: variant {name!r} is not a {expected.__name__}")
-        unit = not _fields(cls)
+        entry = compiled.get(name)
+        if entry is None:
+            entry = compile_variant(name, path)
+            compiled[name] = entry
+        cls, unit, body_decoder = entry
         if unit:
             if has_body:
                 raise CodecError(f"{path}: unit variant {name!r} must be a bare string")
             return cls()
         if not has_body:
             raise CodecError(f"{path}: variant {name!r} has fields; a bare string is not enough")
-        dec = cache.get(name)
-        if dec is None:
-            dec = variant_decoder(cls)
-            cache[name] = dec
-        return dec(body, f"{path}.{name}")
+        assert body_decoder is not None
+        return body_decoder(body, f"{path}.{name}")
 
     return decode
+
+
+# ---------------------------------------------------------------------------
+# layout description (snapshot compatibility)
+
+
+def describe_type(tp: Any) -> str:
+    """A stable text describing the JSON layout of ``tp``: field names, order, types.
+
+    Two types with the same description encode and decode the same way, so a change
+    to a state's shape (a field added, removed, renamed or retyped, a variant added)
+    changes the description. Snapshots store a digest of it to detect stale layouts.
+    """
+    return _describe(tp, set())
+
+
+def _describe(tp: Any, seen: set[Any]) -> str:
+    if tp in (Decimal, datetime, int, str, bool):
+        return str(tp.__name__)
+    if tp is Any:
+        return "Any"
+    inner = _optional_inner(tp)
+    if inner is not None:
+        return f"Optional[{_describe(inner, seen)}]"
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple, dict):
+        args = ",".join("..." if a is Ellipsis else _describe(a, seen) for a in typing.get_args(tp))
+        return f"{origin.__name__}[{args}]"
+    if not isinstance(tp, type):
+        raise TypeError(f"the codec does not support type {tp!r}")
+    if tp in seen:
+        return f"<{tp.__qualname__}>"
+    seen = seen | {tp}
+    if issubclass(tp, Enum):
+        return f"{tp.__qualname__}({','.join(repr(m.value) for m in tp)})"
+    if issubclass(tp, Tagged):
+        root = tp.__tagged_root__
+        seen = seen | {root}
+        variants = []
+        for name in sorted(root.__variants__):
+            cls = root.__variants__[name]
+            kind = "newtype" if cls.__newtype__ else "struct"
+            variants.append(f"{name}:{kind}{_describe_fields(cls, seen)}")
+        return f"{root.__qualname__}<{'|'.join(variants)}>"
+    if dataclasses.is_dataclass(tp):
+        return f"{tp.__qualname__}{_describe_fields(tp, seen)}"
+    raise TypeError(f"the codec does not support type {tp!r}")
+
+
+def _describe_fields(cls: type, seen: set[Any]) -> str:
+    parts = [f"{name}:{_describe(tp, seen)}" for name, tp, _, _ in _fields(cls)]
+    return "{" + ",".join(parts) + "}"
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ again, a bounded number of times. Nothing else in hedgebot commits events.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ class CommandHandler(Generic[S, C]):
     ) -> None:
         if snapshot_every < 0:
             raise ValueError("snapshot_every must be >= 0 (0 disables snapshots)")
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if snapshot_every:
+            _check_state_codec(aggregate)
         self.store = store
         self.aggregate = aggregate
         self.clock = clock
@@ -79,7 +84,7 @@ class CommandHandler(Generic[S, C]):
         snapshot = source.load_snapshot(agg.aggregate_type, aggregate_id)
         if snapshot is not None:
             try:
-                state = codec.from_json(agg.state_type, snapshot.payload)
+                state = decode_snapshot_state(agg, snapshot.payload)
                 version = snapshot.last_sequence
             except CodecError as exc:
                 # A snapshot is only a cache: an unreadable one (older state layout)
@@ -163,23 +168,80 @@ class CommandHandler(Generic[S, C]):
             agg, aggregate_id, events, first_sequence=loaded.version + 1, metadata=meta
         )
         stored = tx.append(rows)
-        if self.projector is not None:
-            self.projector.apply(tx, stored, events)
         state = agg.fold(loaded.state, events)
         version = loaded.version + len(events)
         if self.snapshot_every and (
             version // self.snapshot_every > loaded.version // self.snapshot_every
         ):
+            # A snapshot whenever the version crosses a multiple of N (a command with
+            # several events may jump past it); it holds the state *after* ``version``.
             tx.save_snapshot(
                 Snapshot(
                     aggregate_type=agg.aggregate_type,
                     aggregate_id=aggregate_id,
                     last_sequence=version,
-                    payload=codec.to_json(agg.state_type, state),
+                    payload=encode_snapshot_state(agg, state),
                     timestamp=now.isoformat(),
                 )
             )
+        if self.projector is not None:
+            self.projector.apply(tx, stored, events)
         return CommandResult(aggregate_id, events, stored, state, version)
+
+
+def state_layout(aggregate: Aggregate[Any, Any]) -> str:
+    """Tag of the state's layout stored with each snapshot.
+
+    A digest of the state type's field structure (`codec.describe_type`) plus the
+    aggregate's ``snapshot_version``: a snapshot written under another layout (a
+    field added, removed or retyped, or a version bumped because a field's meaning
+    changed) is ignored and the aggregate is replayed from its events instead of
+    being loaded with defaults in the wrong places.
+    """
+    cached = _layouts.get(aggregate.state_type)
+    if cached is None:
+        description = codec.describe_type(aggregate.state_type)
+        cached = hashlib.sha256(description.encode()).hexdigest()[:16]
+        _layouts[aggregate.state_type] = cached
+    return f"{aggregate.snapshot_version}:{cached}"
+
+
+_layouts: dict[Any, str] = {}
+
+
+def encode_snapshot_state(aggregate: Aggregate[Any, Any], state: Any) -> str:
+    """Snapshot payload: ``{"layout":"<tag>","state":<state>}`` (compact JSON)."""
+    return codec.dumps(
+        {"layout": state_layout(aggregate), "state": codec.to_jsonable(aggregate.state_type, state)}
+    )
+
+
+def decode_snapshot_state(aggregate: Aggregate[S, Any], payload: str) -> S:
+    """The state in a snapshot payload; `CodecError` if it is of another layout."""
+    raw = codec.loads(payload)
+    expected = state_layout(aggregate)
+    if not isinstance(raw, dict) or raw.get("layout") != expected:
+        found = raw.get("layout") if isinstance(raw, dict) else None
+        raise CodecError(f"snapshot of state layout {found!r}, expected {expected!r}")
+    state: S = codec.from_jsonable(aggregate.state_type, raw.get("state"))
+    return state
+
+
+def _check_state_codec(aggregate: Aggregate[Any, Any]) -> None:
+    """Fail at wiring time, not on the Nth command, if snapshots cannot hold the state."""
+    initial = aggregate.initial_state()
+    try:
+        decoded = decode_snapshot_state(aggregate, encode_snapshot_state(aggregate, initial))
+    except (CodecError, TypeError) as exc:
+        raise TypeError(
+            f"the state of {aggregate.aggregate_type} cannot be snapshotted: {exc} "
+            "(make the state codec-compatible or pass snapshot_every=0)"
+        ) from exc
+    if decoded != initial:
+        raise TypeError(
+            f"the state of {aggregate.aggregate_type} does not survive the snapshot codec: "
+            f"{initial!r} -> {decoded!r}"
+        )
 
 
 def encode_events(

@@ -1,29 +1,34 @@
 """In-memory event store for unit tests: same semantics as the SQL backends.
 
 Transactions are serialised by a lock and keep an undo log, so a failure anywhere
-in the unit of work leaves nothing behind.
+in the unit of work leaves nothing behind. Reads outside a transaction take the same
+lock, so another thread never sees uncommitted work (as with the SQL backends);
+reads made by the thread that holds the transaction see its own writes.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
 from typing import Any
 
 from hedgebot.eventstore import codec
 from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
-from hedgebot.eventstore.errors import ConcurrencyError
-from hedgebot.eventstore.store import ViewRow, check_identifier
+from hedgebot.eventstore.errors import ConcurrencyError, EventStoreError
+from hedgebot.eventstore.store import ViewRow, check_identifier, check_read_all
 
 StreamKey = tuple[str, str]
+
+_ABSENT = object()
 
 
 class _MemoryState:
     def __init__(self) -> None:
-        self.events: list[StoredEvent] = []
-        self.streams: dict[StreamKey, list[StoredEvent]] = {}
+        self.events: list[StoredEvent] = []  # position p is at index p - 1
+        self.streams: dict[StreamKey, list[StoredEvent]] = {}  # sorted by sequence
+        self.sequences: dict[StreamKey, set[int]] = {}
         self.snapshots: dict[StreamKey, Snapshot] = {}
         self.views: dict[str, dict[str, ViewRow]] = {}
         self.counters: dict[str, int] = {}
@@ -41,7 +46,8 @@ class _MemoryReader:
         self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
     ) -> list[StoredEvent]:
         stream = self._state.streams.get((aggregate_type, aggregate_id), [])
-        return [e for e in stream if e.sequence > after_sequence]
+        start = bisect.bisect_right(stream, after_sequence, key=_sequence)
+        return stream[start:]
 
     def read_all(
         self,
@@ -49,11 +55,15 @@ class _MemoryReader:
         limit: int = 1000,
         aggregate_types: Sequence[str] | None = None,
     ) -> list[StoredEvent]:
-        wanted = set(aggregate_types) if aggregate_types is not None else None
+        check_read_all(after_position, limit)
+        events = self._state.events
+        if aggregate_types is None:
+            return events[after_position : after_position + limit]
+        wanted = set(aggregate_types)
         result: list[StoredEvent] = []
-        # positions are 1-based and dense in memory
-        for event in self._state.events[after_position:]:
-            if wanted is None or event.aggregate_type in wanted:
+        for index in range(after_position, len(events)):
+            event = events[index]
+            if event.aggregate_type in wanted:
                 result.append(event)
                 if len(result) >= limit:
                     break
@@ -67,8 +77,10 @@ class _MemoryReader:
 
     def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
         rows = self._state.views.get(check_identifier(table), {})
+        check_identifier(field)
         found = []
-        for row in rows.values():
+        for view_id in sorted(rows):
+            row = rows[view_id]
             payload = codec.loads(row.payload)
             if isinstance(payload, dict) and payload.get(field) == value:
                 found.append(row)
@@ -82,88 +94,121 @@ class _MemoryReader:
         return self._state.checkpoints.get(name, 0)
 
 
+def _sequence(event: StoredEvent) -> int:
+    return event.sequence
+
+
 class _MemoryTransaction(_MemoryReader):
     def __init__(self, state: _MemoryState) -> None:
         super().__init__(state)
         self.undo: list[Callable[[], None]] = []
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Append all rows or none; only a duplicate (type, id, sequence) conflicts."""
+        batch: set[tuple[str, str, int]] = set()
+        for event in events:
+            key = (event.aggregate_type, event.aggregate_id)
+            full_key = (*key, event.sequence)
+            if event.sequence in self._state.sequences.get(key, ()) or full_key in batch:
+                raise ConcurrencyError(event.aggregate_type, event.aggregate_id, event.sequence)
+            batch.add(full_key)
         stored: list[StoredEvent] = []
         for event in events:
             key = (event.aggregate_type, event.aggregate_id)
-            stream = self._state.streams.setdefault(key, [])
-            if stream and event.sequence <= stream[-1].sequence:
-                raise ConcurrencyError(event.aggregate_type, event.aggregate_id, event.sequence)
             row = StoredEvent.from_new(event, len(self._state.events) + 1)
+            bisect.insort_right(self._state.streams.setdefault(key, []), row, key=_sequence)
+            self._state.sequences.setdefault(key, set()).add(event.sequence)
             self._state.events.append(row)
-            stream.append(row)
             stored.append(row)
-            self.undo.append(self._state.events.pop)
-            self.undo.append(stream.pop)
+            self.undo.append(self._unappend_closure(key, row))
         return stored
+
+    def _unappend_closure(self, key: StreamKey, row: StoredEvent) -> Callable[[], None]:
+        state = self._state
+
+        def unappend() -> None:
+            state.events.pop()
+            state.streams[key].remove(row)
+            state.sequences[key].discard(row.sequence)
+
+        return unappend
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         key = (snapshot.aggregate_type, snapshot.aggregate_id)
-        previous = self._state.snapshots.get(key)
+        self._remember(self._state.snapshots, key)
         self._state.snapshots[key] = snapshot
-        self.undo.append(partial(self._restore, self._state.snapshots, key, previous))
 
     def view_put_many(self, table: str, rows: Sequence[ViewRow]) -> None:
         target = self._state.views.setdefault(check_identifier(table), {})
         for row in rows:
-            previous = target.get(row.view_id)
+            self._remember(target, row.view_id)
             target[row.view_id] = row
-            self.undo.append(partial(self._restore, target, row.view_id, previous))
 
     def view_delete(self, table: str, view_ids: Sequence[str]) -> None:
         target = self._state.views.setdefault(check_identifier(table), {})
         for view_id in view_ids:
-            previous = target.pop(view_id, None)
-            self.undo.append(partial(self._restore, target, view_id, previous))
+            self._remember(target, view_id)
+            target.pop(view_id, None)
 
     def view_clear(self, table: str) -> None:
-        name = check_identifier(table)
-        previous = dict(self._state.views.get(name, {}))
-        self._state.views[name] = {}
-        self.undo.append(lambda: self._state.views.__setitem__(name, previous))
+        target = self._state.views.setdefault(check_identifier(table), {})
+        previous = dict(target)
+
+        def restore() -> None:
+            target.clear()
+            target.update(previous)
+
+        target.clear()
+        self.undo.append(restore)
 
     def next_id(self, counter: str) -> int:
+        self._remember(self._state.counters, counter)
         value = self._state.counters.get(counter, 1)
         self._state.counters[counter] = value + 1
-        self.undo.append(lambda: self._state.counters.__setitem__(counter, value))
         return value
 
     def ensure_counter_above(self, counter: str, value: int) -> None:
-        current = self._state.counters.get(counter, 1)
-        if current <= value:
+        if self._state.counters.get(counter, 1) <= value:
+            self._remember(self._state.counters, counter)
             self._state.counters[counter] = value + 1
-            self.undo.append(lambda: self._state.counters.__setitem__(counter, current))
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        previous = self._state.checkpoints.get(name)
+        self._remember(self._state.checkpoints, name)
         self._state.checkpoints[name] = position
-        self.undo.append(partial(self._restore, self._state.checkpoints, name, previous))
 
-    @staticmethod
-    def _restore(target: dict[Any, Any], key: Any, previous: Any) -> None:
-        if previous is None:
-            target.pop(key, None)
-        else:
-            target[key] = previous
+    def _remember(self, target: dict[Any, Any], key: Any) -> None:
+        """Record how to put ``target[key]`` back as it is now (present or absent)."""
+        previous = target.get(key, _ABSENT)
+
+        def restore() -> None:
+            if previous is _ABSENT:
+                target.pop(key, None)
+            else:
+                target[key] = previous
+
+        self.undo.append(restore)
 
 
-class MemoryEventStore(_MemoryReader):
+class MemoryEventStore:
     """Event store kept in process memory."""
 
     backend = "memory"
 
     def __init__(self) -> None:
-        super().__init__(_MemoryState())
+        self._state = _MemoryState()
+        self._reader = _MemoryReader(self._state)
         self._lock = threading.RLock()
+        self._active: threading.local = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
         with self._lock:
+            if getattr(self._active, "tx", False):
+                raise EventStoreError(
+                    "a transaction is already open on this store in this thread "
+                    "(transactions do not nest)"
+                )
+            self._active.tx = True
             tx = _MemoryTransaction(self._state)
             try:
                 yield tx
@@ -171,6 +216,47 @@ class MemoryEventStore(_MemoryReader):
                 for undo in reversed(tx.undo):
                     undo()
                 raise
+            finally:
+                self._active.tx = False
+
+    def load_snapshot(self, aggregate_type: str, aggregate_id: str) -> Snapshot | None:
+        with self._lock:
+            return self._reader.load_snapshot(aggregate_type, aggregate_id)
+
+    def load_stream(
+        self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
+    ) -> list[StoredEvent]:
+        with self._lock:
+            return self._reader.load_stream(aggregate_type, aggregate_id, after_sequence)
+
+    def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        aggregate_types: Sequence[str] | None = None,
+    ) -> list[StoredEvent]:
+        with self._lock:
+            return self._reader.read_all(after_position, limit, aggregate_types)
+
+    def last_position(self) -> int:
+        with self._lock:
+            return self._reader.last_position()
+
+    def view_get(self, table: str, view_id: str) -> ViewRow | None:
+        with self._lock:
+            return self._reader.view_get(table, view_id)
+
+    def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
+        with self._lock:
+            return self._reader.view_find(table, field, value)
+
+    def view_all(self, table: str) -> list[ViewRow]:
+        with self._lock:
+            return self._reader.view_all(table)
+
+    def get_checkpoint(self, name: str) -> int:
+        with self._lock:
+            return self._reader.get_checkpoint(name)
 
     def iter_all(self, after_position: int = 0, batch_size: int = 1000) -> Iterator[StoredEvent]:
         while True:

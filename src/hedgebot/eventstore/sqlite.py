@@ -9,49 +9,90 @@ serialised.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
 from hedgebot.eventstore.errors import ConcurrencyError, EventStoreError, TransientStoreError
-from hedgebot.eventstore.store import ViewRow, check_identifier
+from hedgebot.eventstore.store import ViewRow, check_identifier, check_read_all
 
 _EVENT_COLUMNS = (
     "rowid, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata"
 )
 _DUPLICATE = "UNIQUE constraint failed: events.aggregate_type, events.aggregate_id, events.sequence"
+_TRANSIENT_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 _TRANSIENT_MARKERS = ("database is locked", "database table is locked", "database is busy")
+_SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+log = logging.getLogger(__name__)
 
 
 def is_transient(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and any(
-        marker in str(exc).lower() for marker in _TRANSIENT_MARKERS
-    )
+    """Busy/locked: another connection holds the lock longer than ``busy_timeout``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _TRANSIENT_CODES
+    return any(marker in str(exc).lower() for marker in _TRANSIENT_MARKERS)
 
 
-def connect(path: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
-    """Open a connection in autocommit mode with the pragmas hedgebot relies on."""
-    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-        raise ValueError(f"invalid synchronous mode {synchronous!r}")
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if path != ":memory:" and str(mode).lower() != "wal":
+def _translate(exc: sqlite3.Error, what: str) -> EventStoreError:
+    """hedgebot's error for a `sqlite3` one (the caller chains the original)."""
+    if is_transient(exc):
+        return TransientStoreError(f"SQLite store busy during {what}: {exc}")
+    return EventStoreError(f"SQLite store failed during {what}: {exc}")
+
+
+def connect(
+    path: str,
+    *,
+    synchronous: str = "FULL",
+    busy_timeout_ms: int = 10_000,
+    must_exist: bool = False,
+) -> sqlite3.Connection:
+    """Open a connection in autocommit mode with the pragmas hedgebot relies on.
+
+    ``must_exist`` refuses to create a missing file (a typo in a path must not give
+    an empty database).
+    """
+    if synchronous.upper() not in _SYNCHRONOUS_MODES:
+        raise ValueError(
+            f"invalid synchronous mode {synchronous!r} (one of {', '.join(_SYNCHRONOUS_MODES)})"
+        )
+    try:
+        if must_exist and path != ":memory:":
+            uri = Path(path).absolute().as_uri() + "?mode=rw"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise EventStoreError(f"cannot open SQLite database {path}: {exc}") from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if path != ":memory:" and str(mode).lower() != "wal":
+            raise EventStoreError(f"could not put {path} in WAL mode (got {mode})")
+        conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
         conn.close()
-        raise EventStoreError(f"could not put {path} in WAL mode (got {mode})")
-    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-    conn.execute("PRAGMA foreign_keys = ON")
+        raise _translate(exc, f"opening {path}") from exc
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-def _row_to_event(row: tuple[object, ...]) -> StoredEvent:
+def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(
-        position=int(row[0]),  # type: ignore[call-overload]
+        position=int(row[0]),
         aggregate_type=str(row[1]),
         aggregate_id=str(row[2]),
-        sequence=int(row[3]),  # type: ignore[call-overload]
+        sequence=int(row[3]),
         event_type=str(row[4]),
         event_version=str(row[5]),
         payload=str(row[6]),
@@ -59,16 +100,44 @@ def _row_to_event(row: tuple[object, ...]) -> StoredEvent:
     )
 
 
+_LOAD_STREAM = (
+    f"SELECT {_EVENT_COLUMNS} FROM events "  # noqa: S608 - constant column list
+    "WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? ORDER BY sequence"
+)
+_READ_ALL = (
+    f"SELECT {_EVENT_COLUMNS} FROM events "  # noqa: S608 - constant column list
+    "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, "
+    "event_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 class _SqliteReader:
+    """Reads over one connection; every `sqlite3` error leaves as a hedgebot error."""
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
+    def _all(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _translate(exc, "read") from exc
+
+    def _one(self, sql: str, params: Sequence[object] = ()) -> Any:
+        try:
+            return self._conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc, "read") from exc
+
     def load_snapshot(self, aggregate_type: str, aggregate_id: str) -> Snapshot | None:
-        row = self._conn.execute(
+        row = self._one(
             "SELECT last_sequence, payload, timestamp FROM snapshots "
             "WHERE aggregate_type = ? AND aggregate_id = ?",
             (aggregate_type, aggregate_id),
-        ).fetchone()
+        )
         if row is None:
             return None
         return Snapshot(aggregate_type, aggregate_id, int(row[0]), str(row[1]), str(row[2]))
@@ -76,11 +145,7 @@ class _SqliteReader:
     def load_stream(
         self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
     ) -> list[StoredEvent]:
-        rows = self._conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events "
-            "WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? ORDER BY sequence",
-            (aggregate_type, aggregate_id, after_sequence),
-        ).fetchall()
+        rows = self._all(_LOAD_STREAM, (aggregate_type, aggregate_id, after_sequence))
         return [_row_to_event(r) for r in rows]
 
     def read_all(
@@ -89,67 +154,78 @@ class _SqliteReader:
         limit: int = 1000,
         aggregate_types: Sequence[str] | None = None,
     ) -> list[StoredEvent]:
+        check_read_all(after_position, limit)
         if aggregate_types is None:
-            rows = self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                (after_position, limit),
-            ).fetchall()
+            rows = self._all(_READ_ALL, (after_position, limit))
         else:
             types = list(aggregate_types)
             if not types:
                 return []
             marks = ",".join("?" * len(types))
-            rows = self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE rowid > ? "
+            rows = self._all(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE rowid > ? "  # noqa: S608
                 f"AND aggregate_type IN ({marks}) ORDER BY rowid LIMIT ?",
                 (after_position, *types, limit),
-            ).fetchall()
+            )
         return [_row_to_event(r) for r in rows]
 
     def last_position(self) -> int:
-        row = self._conn.execute("SELECT max(rowid) FROM events").fetchone()
+        row = self._one("SELECT max(rowid) FROM events")
         return int(row[0] or 0)
 
     def view_get(self, table: str, view_id: str) -> ViewRow | None:
-        row = self._conn.execute(
-            f"SELECT version, payload FROM {check_identifier(table)} WHERE view_id = ?",
+        row = self._one(
+            f"SELECT version, payload FROM {check_identifier(table)} "  # noqa: S608
+            "WHERE view_id = ?",
             (view_id,),
-        ).fetchone()
+        )
         return None if row is None else ViewRow(view_id, int(row[0]), str(row[1]))
 
     def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
         path = "$." + check_identifier(field)
-        rows = self._conn.execute(
-            f"SELECT view_id, version, payload FROM {check_identifier(table)} "
-            "WHERE json_extract(payload, ?) = ?",
+        rows = self._all(
+            f"SELECT view_id, version, payload FROM {check_identifier(table)} "  # noqa: S608
+            "WHERE json_extract(payload, ?) = ? ORDER BY view_id",
             (path, value),
-        ).fetchall()
+        )
         return [ViewRow(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
     def view_all(self, table: str) -> list[ViewRow]:
-        rows = self._conn.execute(
-            f"SELECT view_id, version, payload FROM {check_identifier(table)} ORDER BY view_id"
-        ).fetchall()
+        rows = self._all(
+            f"SELECT view_id, version, payload FROM {check_identifier(table)} "  # noqa: S608
+            "ORDER BY view_id"
+        )
         return [ViewRow(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
     def get_checkpoint(self, name: str) -> int:
-        row = self._conn.execute(
-            "SELECT position FROM hedgebot_checkpoints WHERE name = ?", (name,)
-        ).fetchone()
+        row = self._one("SELECT position FROM hedgebot_checkpoints WHERE name = ?", (name,))
         return 0 if row is None else int(row[0])
 
 
 class _SqliteTransaction(_SqliteReader):
+    def _run(self, sql: str, params: Sequence[object] = ()) -> Any:
+        try:
+            return self._conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc, "write") from exc
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise _translate(exc, "write") from exc
+
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Insert all rows or none; a duplicate key is a `ConcurrencyError`."""
         if not events:
             return []
-        # Writers are serialised by BEGIN IMMEDIATE and the table has no AUTOINCREMENT,
-        # so new rowids are max(rowid)+1, +2, …: positions are known without RETURNING.
+        # The transaction holds the write lock (BEGIN IMMEDIATE) and the table has no
+        # AUTOINCREMENT, so new rowids are max(rowid)+1, +2, …: the positions are known
+        # without reading the rows back.
         base = self.last_position()
         try:
             self._conn.executemany(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, "
-                "event_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _INSERT_EVENT,
                 [
                     (
                         e.aggregate_type,
@@ -163,28 +239,33 @@ class _SqliteTransaction(_SqliteReader):
                     for e in events
                 ],
             )
-        except sqlite3.IntegrityError as exc:
-            if _DUPLICATE in str(exc):
-                clash = self._first_duplicate(events)
+        except sqlite3.Error as exc:
+            inserted = self._undo_partial_append(base)
+            if isinstance(exc, sqlite3.IntegrityError) and _DUPLICATE in str(exc):
+                # executemany stops at the failing row: it is the one after those inserted
+                clash = events[inserted] if inserted is not None else events[0]
                 raise ConcurrencyError(
                     clash.aggregate_type, clash.aggregate_id, clash.sequence
                 ) from None
-            raise
+            raise _translate(exc, "append") from exc
         return [StoredEvent.from_new(e, base + i + 1) for i, e in enumerate(events)]
 
-    def _first_duplicate(self, events: Sequence[NewEvent]) -> NewEvent:
-        for event in events:
-            row = self._conn.execute(
-                "SELECT 1 FROM events WHERE aggregate_type = ? AND aggregate_id = ? "
-                "AND sequence = ?",
-                (event.aggregate_type, event.aggregate_id, event.sequence),
-            ).fetchone()
-            if row is not None:
-                return event
-        return events[0]
+    def _undo_partial_append(self, base: int) -> int | None:
+        """Remove the rows a failed ``executemany`` inserted before it stopped.
+
+        Returns how many there were, or None when SQLite has already rolled the whole
+        transaction back (then the rows are gone, and deleting "rows above ``base``"
+        outside our transaction could hit another writer's events).
+        """
+        if not self._conn.in_transaction:
+            return None
+        inserted = self.last_position() - base
+        if inserted:
+            self._run("DELETE FROM events WHERE rowid > ?", (base,))
+        return inserted
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        self._conn.execute(
+        self._run(
             "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, payload, "
             "timestamp) VALUES (?, ?, ?, ?, ?) ON CONFLICT (aggregate_type, aggregate_id) "
             "DO UPDATE SET last_sequence = excluded.last_sequence, payload = excluded.payload, "
@@ -199,40 +280,40 @@ class _SqliteTransaction(_SqliteReader):
         )
 
     def view_put_many(self, table: str, rows: Sequence[ViewRow]) -> None:
-        self._conn.executemany(
-            f"INSERT INTO {check_identifier(table)} (view_id, version, payload) VALUES (?, ?, ?) "
-            "ON CONFLICT (view_id) DO UPDATE SET version = excluded.version, "
+        self._run_many(
+            f"INSERT INTO {check_identifier(table)} (view_id, version, payload) "  # noqa: S608
+            "VALUES (?, ?, ?) ON CONFLICT (view_id) DO UPDATE SET version = excluded.version, "
             "payload = excluded.payload",
             [(r.view_id, r.version, r.payload) for r in rows],
         )
 
     def view_delete(self, table: str, view_ids: Sequence[str]) -> None:
-        self._conn.executemany(
-            f"DELETE FROM {check_identifier(table)} WHERE view_id = ?",
+        self._run_many(
+            f"DELETE FROM {check_identifier(table)} WHERE view_id = ?",  # noqa: S608
             [(v,) for v in view_ids],
         )
 
     def view_clear(self, table: str) -> None:
-        self._conn.execute(f"DELETE FROM {check_identifier(table)}")
+        self._run(f"DELETE FROM {check_identifier(table)}")  # noqa: S608
 
     def next_id(self, counter: str) -> int:
-        row = self._conn.execute(
+        row = self._run(
             "INSERT INTO hedgebot_counters (name, next_value) VALUES (?, 2) "
             "ON CONFLICT (name) DO UPDATE SET next_value = next_value + 1 "
             "RETURNING next_value - 1",
             (counter,),
-        ).fetchone()
+        )
         return int(row[0])
 
     def ensure_counter_above(self, counter: str, value: int) -> None:
-        self._conn.execute(
+        self._run(
             "INSERT INTO hedgebot_counters (name, next_value) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET next_value = max(next_value, excluded.next_value)",
             (counter, value + 1),
         )
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        self._conn.execute(
+        self._run(
             "INSERT INTO hedgebot_checkpoints (name, position) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
             (name, position),
@@ -242,8 +323,13 @@ class _SqliteTransaction(_SqliteReader):
 class SqliteEventStore:
     """Event store in one SQLite file (schema from `hedgebot db upgrade`).
 
-    Reads outside a transaction take the same lock as transactions, so a thread never
-    sees another thread's uncommitted work through the shared connection.
+    One connection, used under a lock: threads of one process take turns, and reads
+    outside a transaction take the same lock, so a thread never sees another thread's
+    uncommitted work through the shared connection. Other processes (or other store
+    objects) have their own connections; SQLite's file locks order them, and
+    ``BEGIN IMMEDIATE`` makes a writer wait (up to ``busy_timeout_ms``) for the write
+    lock before it reads anything, so a unit of work never fails half-way on a lock.
+    A wait that runs out is a `TransientStoreError` (the command handler retries).
     """
 
     backend = "sqlite"
@@ -252,41 +338,57 @@ class SqliteEventStore:
         self, path: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000
     ) -> None:
         self.path = path
-        self._conn = connect(path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
+        self._conn = connect(
+            path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, must_exist=True
+        )
         self._reader = _SqliteReader(self._conn)
         self._lock = threading.RLock()
-        found = self._conn.execute(
+        found = self._reader._one(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
             "AND name IN ('events', 'snapshots', 'hedgebot_counters', 'hedgebot_checkpoints')"
-        ).fetchone()[0]
+        )[0]
         if found != 4:
             self._conn.close()
             raise EventStoreError(
                 f"{path} has no hedgebot event store schema: run `hedgebot db upgrade` first"
             )
 
+    def __repr__(self) -> str:
+        return f"SqliteEventStore({self.path!r})"
+
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTransaction]:
         with self._lock:
+            if self._conn.in_transaction:
+                raise EventStoreError(
+                    "a transaction is already open on this store in this thread "
+                    "(transactions do not nest)"
+                )
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if is_transient(exc):
-                    raise TransientStoreError(f"SQLite store is busy: {exc}") from exc
-                raise
+            except sqlite3.Error as exc:
+                raise _translate(exc, "BEGIN") from exc
             tx = _SqliteTransaction(self._conn)
             try:
                 yield tx
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             try:
                 self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self._conn.execute("ROLLBACK")
-                if is_transient(exc):
-                    raise TransientStoreError(f"SQLite commit failed: {exc}") from exc
-                raise
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _translate(exc, "COMMIT") from exc
+
+    def _rollback(self) -> None:
+        # Some errors (disk full, I/O) make SQLite roll back by itself; a second
+        # ROLLBACK would then fail and hide the original error.
+        if not self._conn.in_transaction:
+            return
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("sqlite_rollback_failed path=%s error=%s", self.path, exc)
 
     def load_snapshot(self, aggregate_type: str, aggregate_id: str) -> Snapshot | None:
         with self._lock:
@@ -330,7 +432,7 @@ class SqliteEventStore:
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """Run a parameterised read-only query (view query functions use this)."""
         with self._lock:
-            return list(self._conn.execute(sql, tuple(params)).fetchall())
+            return list(self._reader._all(sql, tuple(params)))
 
     def iter_all(self, after_position: int = 0, batch_size: int = 1000) -> Iterator[StoredEvent]:
         while True:

@@ -25,6 +25,14 @@ def check_identifier(name: str) -> str:
     return name
 
 
+def check_read_all(after_position: int, limit: int) -> None:
+    """Arguments of `read_all` every backend rejects the same way."""
+    if after_position < 0:
+        raise ValueError(f"after_position must be >= 0, got {after_position}")
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+
+
 @dataclass(frozen=True, slots=True)
 class ViewRow:
     view_id: str
@@ -39,28 +47,50 @@ class StoreReader(Protocol):
 
     def load_stream(
         self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
-    ) -> list[StoredEvent]: ...
+    ) -> list[StoredEvent]:
+        """The aggregate's events with ``sequence > after_sequence``, in sequence order."""
+        ...
 
     def read_all(
         self,
         after_position: int = 0,
         limit: int = 1000,
         aggregate_types: Sequence[str] | None = None,
-    ) -> list[StoredEvent]: ...
+    ) -> list[StoredEvent]:
+        """Up to ``limit`` events with ``position > after_position``, in position order.
 
-    def last_position(self) -> int: ...
+        Positions grow with commit order and a committed position is never followed by
+        a smaller one, so a reader that resumes from the last position it processed
+        sees every event exactly once. ``aggregate_types`` filters (an empty list
+        matches nothing). ``after_position < 0`` or ``limit < 1`` is a `ValueError`.
+        """
+        ...
+
+    def last_position(self) -> int:
+        """Position of the newest committed event (0 when the store is empty)."""
+        ...
 
     def view_get(self, table: str, view_id: str) -> ViewRow | None: ...
 
-    def view_find(self, table: str, field: str, value: str) -> list[ViewRow]: ...
+    def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
+        """Rows whose top-level payload ``field`` equals the string ``value``."""
+        ...
 
-    def view_all(self, table: str) -> list[ViewRow]: ...
+    def view_all(self, table: str) -> list[ViewRow]:
+        """Every row of ``table`` ordered by ``view_id``."""
+        ...
 
-    def get_checkpoint(self, name: str) -> int: ...
+    def get_checkpoint(self, name: str) -> int:
+        """A manager's stored position (0 when never set)."""
+        ...
 
 
 class StoreTransaction(StoreReader, Protocol):
-    """One atomic unit of work."""
+    """One atomic unit of work.
+
+    Everything written through it commits together when the ``with`` block ends
+    normally and is rolled back when it raises. Reads through it see its own writes.
+    """
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
         """Append rows; a duplicate (type, id, sequence) raises `ConcurrencyError`."""
@@ -88,7 +118,9 @@ class StoreTransaction(StoreReader, Protocol):
 class EventStore(StoreReader, Protocol):
     backend: str
 
-    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """Open a unit of work; transactions do not nest (`EventStoreError`)."""
+        ...
 
     def iter_all(
         self, after_position: int = 0, batch_size: int = 1000

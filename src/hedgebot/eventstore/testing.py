@@ -80,9 +80,7 @@ class Scenario(Generic[S, C]):
 
     def then(self, *expected: Tagged) -> list[Tagged]:
         events = self.decide()
-        assert events == list(expected), (
-            f"\nexpected: {list(expected)!r}\n     got: {events!r}"
-        )
+        assert events == list(expected), f"\nexpected: {list(expected)!r}\n     got: {events!r}"
         for event in events:
             assert _round_trip(self.aggregate, event) == event
         # the state must fold the new events without raising
