@@ -1,0 +1,357 @@
+"""OrderManager: from a hedge decision to a filled (or failed) broker order (SPEC §6).
+
+Two halves, both restartable from the store alone:
+
+1. **Reactor** (tracked): every `PositionEvent::OffChainOrderPlaced` becomes an
+   `OffchainOrder.Place`, written in the same transaction as the manager's checkpoint.
+2. **Driver** (state-driven): every open order in `offchain_trade_view` is pushed one
+   step further — a PENDING order is sent to the broker (only while its market is
+   open) with the execution id as idempotency key and then `ConfirmSubmission`; a
+   SUBMITTED order is polled until it fills or dies. A fill or a failure is recorded
+   on the OffchainOrder *and* its Position in one transaction, so a crash can never
+   leave one updated without the other.
+
+Why placement cannot duplicate: the broker call happens between two transactions. If
+the process dies after the broker accepted the order but before `ConfirmSubmission`
+committed, the order is still PENDING on restart and is placed again with the same
+idempotency key — the adapter returns the existing broker order instead of a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import structlog
+
+from hedgebot.brokers.errors import (
+    AuthExpired,
+    BrokerError,
+    MarketClosed,
+    OrderRejected,
+)
+from hedgebot.brokers.protocol import BrokerPort, OrderState, OrderStatus
+from hedgebot.clock import Clock
+from hedgebot.conductor import Stop
+from hedgebot.eventstore import CommandHandler, EventStore, StoreTransaction
+from hedgebot.eventstore.notify import CommitSignal, wait_for_signal
+from hedgebot.metrics import Metrics
+from hedgebot.offchain_order.commands import (
+    CompleteFill,
+    ConfirmSubmission,
+    MarkFailed,
+    OffchainOrderCommand,
+    Place,
+    UpdatePartialFill,
+)
+from hedgebot.offchain_order.errors import AlreadyPlaced
+from hedgebot.offchain_order.state import OffchainOrderState
+from hedgebot.offchain_order.view import OffchainOrderRecord, open_orders
+from hedgebot.position.commands import (
+    CompleteOffChainOrder,
+    FailOffChainOrder,
+    PositionCommand,
+)
+from hedgebot.position.events import POSITION_EVENTS, OffChainOrderPlaced
+from hedgebot.position.state import PositionState
+
+log = structlog.get_logger(__name__)
+
+CHECKPOINT = "order_manager"
+
+
+def idempotency_key(prefix: str, execution_id: int) -> str:
+    """The broker-side key of one execution: stable across restarts and retries."""
+    return f"{prefix}-{execution_id}"
+
+
+@dataclass
+class _Tracking:
+    last_poll: float = 0.0
+
+
+class OrderManager:
+    def __init__(
+        self,
+        store: EventStore,
+        orders: CommandHandler[OffchainOrderState, OffchainOrderCommand],
+        positions: CommandHandler[PositionState, PositionCommand],
+        broker: BrokerPort,
+        clock: Clock,
+        *,
+        key_prefix: str = "hedgebot",
+        poll_interval: float = 15.0,
+        max_concurrency: int = 8,
+        metrics: Metrics | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.orders = orders
+        self.positions = positions
+        self.broker = broker
+        self.clock = clock
+        self.key_prefix = key_prefix
+        self.poll_interval = poll_interval
+        self.metrics = metrics
+        self.monotonic = monotonic
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._in_flight: set[int] = set()
+        self._tracking: dict[int, _Tracking] = {}
+        self._alerted: set[int] = set()
+        self.market_open = False
+
+    # -- 1. reactor -----------------------------------------------------------
+
+    def react(self, limit: int = 500) -> int:
+        """Turn new placement decisions into OffchainOrder aggregates."""
+        checkpoint = self.store.get_checkpoint(CHECKPOINT)
+        events = self.store.read_all(checkpoint, limit, ("Position",))
+        if not events:
+            return 0
+        with self.store.transaction() as tx:
+            done = tx.get_checkpoint(CHECKPOINT)
+            for event in events:
+                if event.position <= done:
+                    continue
+                decoded = POSITION_EVENTS.decode(event)
+                if isinstance(decoded, OffChainOrderPlaced):
+                    self._place_aggregate(tx, event.aggregate_id, decoded)
+            tx.set_checkpoint(CHECKPOINT, events[-1].position)
+        return len(events)
+
+    def _place_aggregate(
+        self, tx: StoreTransaction, symbol: str, placed: OffChainOrderPlaced
+    ) -> None:
+        command = Place(
+            symbol=symbol, shares=placed.shares, direction=placed.direction, broker=placed.broker
+        )
+        try:
+            self.orders.execute_in(tx, str(placed.execution_id), command)
+        except AlreadyPlaced:
+            return
+        if self.metrics is not None:
+            self.metrics.hedges.labels("placed").inc()
+
+    # -- 2. driver ------------------------------------------------------------
+
+    async def refresh_market(self) -> bool:
+        try:
+            clock = await self.broker.market_clock()
+        except BrokerError as exc:
+            self._broker_error(exc)
+            return self.market_open
+        if clock.is_open != self.market_open:
+            log.info("market_state", open=clock.is_open, next_open=str(clock.next_open))
+        self.market_open = clock.is_open
+        return self.market_open
+
+    async def drive(self) -> int:
+        """Advance every open order one step (bounded concurrency); returns steps taken."""
+        orders = [o for o in open_orders(self.store) if o.execution_id not in self._in_flight]
+        now = self.monotonic()
+        due = [o for o in orders if self._due(o, now)]
+        if not due:
+            return 0
+        results = await asyncio.gather(*(self._advance_guarded(o) for o in due))
+        return sum(results)
+
+    def _due(self, order: OffchainOrderRecord, now: float) -> bool:
+        if order.status == "PENDING":
+            if order.migrated:
+                self._alert_migrated_pending(order)
+                return False
+            return self.market_open
+        tracking = self._tracking.setdefault(order.execution_id, _Tracking())
+        return now - tracking.last_poll >= self.poll_interval
+
+    async def _advance_guarded(self, order: OffchainOrderRecord) -> int:
+        self._in_flight.add(order.execution_id)
+        try:
+            async with self._semaphore:
+                return await self._advance(order)
+        except BrokerError as exc:
+            self._broker_error(exc)
+            return 0
+        finally:
+            self._in_flight.discard(order.execution_id)
+
+    async def _advance(self, order: OffchainOrderRecord) -> int:
+        if order.status == "PENDING":
+            return await self._submit(order)
+        assert order.broker_order_id is not None
+        self._tracking.setdefault(order.execution_id, _Tracking()).last_poll = self.monotonic()
+        status = await self.broker.get_order_status(order.broker_order_id)
+        return self._record_status(order, status)
+
+    async def _submit(self, order: OffchainOrderRecord) -> int:
+        key = idempotency_key(self.key_prefix, order.execution_id)
+        try:
+            broker_order_id = await self.broker.place_market_order(
+                order.symbol, order.shares, order.direction, key
+            )
+        except MarketClosed:
+            self.market_open = False
+            return 0
+        except OrderRejected as exc:
+            self._fail(order, f"rejected by broker: {exc}")
+            return 1
+        self.orders.execute(
+            str(order.execution_id), ConfirmSubmission(broker_order_id=broker_order_id)
+        )
+        if self.metrics is not None:
+            self.metrics.hedges.labels("submitted").inc()
+        log.info(
+            "hedge_submitted",
+            execution_id=order.execution_id,
+            symbol=order.symbol,
+            shares=str(order.shares),
+            direction=order.direction.legacy,
+            broker_order_id=broker_order_id,
+        )
+        return 1
+
+    def _record_status(self, order: OffchainOrderRecord, status: OrderStatus) -> int:
+        state = status.state
+        filled = status.filled_quantity
+        if state is OrderState.FILLED or (
+            state in (OrderState.CANCELLED, OrderState.FAILED) and filled > 0
+        ):
+            self._complete(order, status)
+            return 1
+        if state in (OrderState.FAILED, OrderState.CANCELLED):
+            reason = status.error_reason or f"order {state.value} at the broker"
+            self._fail(order, reason)
+            return 1
+        if state is OrderState.PARTIALLY_FILLED and filled > order.shares_filled:
+            cents = status.average_fill_price_cents
+            if cents is not None:
+                self.orders.execute(
+                    str(order.execution_id),
+                    UpdatePartialFill(shares_filled=filled, avg_price_cents=cents),
+                )
+                return 1
+        return 0
+
+    def _complete(self, order: OffchainOrderRecord, status: OrderStatus) -> None:
+        cents = status.average_fill_price_cents
+        if cents is None:
+            raise BrokerError(
+                f"broker reported execution {order.execution_id} filled without a price"
+            )
+        filled = status.filled_quantity
+        when = status.broker_timestamp or self.clock.now()
+        assert order.broker_order_id is not None
+        with self.store.transaction() as tx:
+            self.orders.execute_in(
+                tx,
+                str(order.execution_id),
+                CompleteFill(price_cents=cents, shares_filled=_partial(filled, order.shares)),
+            )
+            self.positions.execute_in(
+                tx,
+                order.symbol,
+                CompleteOffChainOrder(
+                    execution_id=order.execution_id,
+                    shares_filled=filled,
+                    direction=order.direction,
+                    broker_order_id=order.broker_order_id,
+                    price_cents=cents,
+                    broker_timestamp=when,
+                ),
+            )
+        self._tracking.pop(order.execution_id, None)
+        if self.metrics is not None:
+            self.metrics.hedges.labels("filled").inc()
+        log.info(
+            "hedge_filled",
+            execution_id=order.execution_id,
+            symbol=order.symbol,
+            shares_filled=str(filled),
+            price_cents=cents,
+        )
+
+    def _fail(self, order: OffchainOrderRecord, reason: str) -> None:
+        with self.store.transaction() as tx:
+            self.orders.execute_in(tx, str(order.execution_id), MarkFailed(error=reason))
+            self.positions.execute_in(
+                tx,
+                order.symbol,
+                FailOffChainOrder(execution_id=order.execution_id, error=reason),
+            )
+        self._tracking.pop(order.execution_id, None)
+        if self.metrics is not None:
+            self.metrics.hedges.labels("failed").inc()
+        log.warning(
+            "hedge_failed", execution_id=order.execution_id, symbol=order.symbol, error=reason
+        )
+
+    def _alert_migrated_pending(self, order: OffchainOrderRecord) -> None:
+        """A legacy PENDING order is never placed automatically.
+
+        The legacy bot placed orders without recording them (its SUBMITTED write was
+        lost), and without an idempotency key: a PENDING legacy row may well be a live
+        broker order. Placing it again could double the hedge, so an operator checks
+        the broker and completes or fails the execution by hand.
+        """
+        if order.execution_id in self._alerted:
+            return
+        self._alerted.add(order.execution_id)
+        log.error(
+            "migrated_pending_order_needs_operator",
+            execution_id=order.execution_id,
+            symbol=order.symbol,
+            shares=str(order.shares),
+            direction=order.direction.legacy,
+            action="check the broker for this order, then complete or fail the execution",
+        )
+
+    def _broker_error(self, exc: BrokerError) -> None:
+        kind = type(exc).__name__
+        if self.metrics is not None:
+            self.metrics.broker_errors.labels(kind).inc()
+        if isinstance(exc, AuthExpired):
+            log.error("broker_auth_expired", error=str(exc))
+        else:
+            log.warning("broker_error", kind=kind, error=str(exc))
+
+    # -- loop -----------------------------------------------------------------
+
+    async def step(self) -> int:
+        reacted = 0
+        while consumed := self.react():
+            reacted += consumed
+        await self.refresh_market()
+        return reacted + await self.drive()
+
+    async def run(
+        self,
+        stop: Stop,
+        signal: CommitSignal | None = None,
+        idle: float = 1.0,
+        market_check_interval: float = 30.0,
+    ) -> None:
+        wake = signal.subscribe() if signal is not None else None
+        last_market_check = -market_check_interval
+        while not stop.is_set:
+            reacted = 0
+            while consumed := self.react():
+                reacted += consumed
+            now = self.monotonic()
+            if now - last_market_check >= market_check_interval or reacted:
+                await self.refresh_market()
+                last_market_check = now
+            progressed = await self.drive()
+            if reacted or progressed:
+                continue
+            if wake is not None:
+                await wait_for_signal(wake, idle)
+            else:
+                await stop.wait(idle)
+
+
+def _partial(filled: Decimal, ordered: Decimal) -> Decimal | None:
+    """The filled quantity when it differs from the order (None = filled as ordered)."""
+    return None if filled == ordered else filled
