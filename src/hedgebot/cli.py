@@ -63,6 +63,48 @@ def db_upgrade(database_url: DatabaseUrlOption) -> None:
     console.print(f"database {url.redacted()} is at schema revision {revision}")
 
 
+auth_app = typer.Typer(help="Broker authentication.", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
+
+
+@auth_app.command("schwab")
+def auth_schwab(
+    config: Annotated[
+        str | None,
+        typer.Option("--config", envvar="HEDGEBOT_CONFIG", help="TOML configuration file."),
+    ] = None,
+    secrets_file: Annotated[
+        str | None,
+        typer.Option("--secrets-file", envvar="HEDGEBOT_SECRETS_FILE", help="KEY=value secrets."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", envvar="DATABASE_URL", help="Overrides database.url."),
+    ] = None,
+    redirect_url: Annotated[
+        str | None,
+        typer.Option("--redirect-url", help="The redirect URL, instead of pasting it."),
+    ] = None,
+) -> None:
+    """Log in to Schwab: print the authorize URL, read the redirect URL, store the tokens."""
+    import os
+    from pathlib import Path
+
+    from hedgebot.brokers.schwab.login import run_schwab_login
+    from hedgebot.config import load_settings
+
+    settings = load_settings(
+        Path(config) if config else None, os.environ, Path(secrets_file) if secrets_file else None
+    )
+    run_schwab_login(
+        settings,
+        prompt=lambda text: str(typer.prompt(text)),
+        echo=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True),
+        redirect_url=redirect_url,
+        database_url=database_url,
+    )
+
+
 @app.command()
 def demo(
     fills: Annotated[int, typer.Option(help="Number of simulated fills.")] = 300,

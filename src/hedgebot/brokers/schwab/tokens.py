@@ -17,6 +17,7 @@ already replaced it, it just gets the new one.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -235,46 +236,85 @@ class StopToken(Protocol):
     async def wait(self, timeout: float | None = None) -> bool: ...
 
 
-async def run_token_refresher(
-    stop: StopToken,
-    tokens: SchwabTokens,
-    clock: Clock,
-    *,
-    check_every: float = 60.0,
-    alert_before: timedelta = timedelta(days=1),
-    alert_every: timedelta = timedelta(hours=1),
-) -> None:
+@dataclass(frozen=True)
+class RefresherAlert:
+    at: datetime
+    kind: str  # "expiring" | "expired" | "refresh_failed"
+    message: str
+
+
+class TokenRefresher:
     """The ``hedgebot run`` service: keep the access token fresh (it is refreshed about
-    every 25 minutes), and warn while the refresh token nears its 7-day limit.
+    every 25 minutes) and warn while the refresh token nears its 7-day limit.
 
     An expired login does not stop the bot (the API stays up for a re-login); it is
-    logged as an error, at most every ``alert_every``, with the command to run.
+    logged as an error, at most every ``alert_every``, with the command to run. The
+    latest alerts are kept in ``alerts`` for health reporting.
     """
-    last_alert: datetime | None = None
 
-    def due() -> bool:
-        now = clock.now()
-        return last_alert is None or now - last_alert >= alert_every
+    def __init__(
+        self,
+        tokens: SchwabTokens,
+        clock: Clock,
+        *,
+        check_every: float = 60.0,
+        alert_before: timedelta = timedelta(days=1),
+        alert_every: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.tokens = tokens
+        self.clock = clock
+        self.check_every = check_every
+        self.alert_before = alert_before
+        self.alert_every = alert_every
+        self.alerts: deque[RefresherAlert] = deque(maxlen=50)
+        self._last_alert: datetime | None = None
 
-    while not stop.is_set:
+    def _alert_due(self) -> bool:
+        now = self.clock.now()
+        return self._last_alert is None or now - self._last_alert >= self.alert_every
+
+    def _alert(self, kind: str, message: str) -> None:
+        self._last_alert = self.clock.now()
+        self.alerts.append(RefresherAlert(self._last_alert, kind, message))
+
+    async def tick(self) -> None:
+        """One check: refresh when due, alert when the login nears or passed its end."""
         try:
-            status = await tokens.ensure_fresh()
-            remaining = status.refresh_expires_at - clock.now()
-            if remaining <= alert_before and due():
-                last_alert = clock.now()
-                log.warning(
-                    "schwab_refresh_token_expiring",
-                    refresh_expires_at=status.refresh_expires_at.isoformat(),
-                    hours_left=round(remaining.total_seconds() / 3600, 1),
-                    instructions=REAUTH_INSTRUCTIONS,
-                )
+            status = await self.tokens.ensure_fresh()
         except AuthExpired as exc:
-            if due():
-                last_alert = clock.now()
+            if self._alert_due():
+                self._alert("expired", str(exc))
                 log.error("schwab_auth_expired", error=str(exc))
+            return
         except BrokerError as exc:
+            self.alerts.append(RefresherAlert(self.clock.now(), "refresh_failed", str(exc)))
             log.warning(
                 "schwab_token_refresh_failed", error_kind=type(exc).__name__, error=str(exc)
             )
-        if await stop.wait(check_every):
             return
+        remaining = status.refresh_expires_at - self.clock.now()
+        if remaining <= self.alert_before and self._alert_due():
+            message = (
+                f"the Schwab login ends at {status.refresh_expires_at:%Y-%m-%d %H:%M} UTC; "
+                "run `hedgebot auth schwab` before then"
+            )
+            self._alert("expiring", message)
+            log.warning(
+                "schwab_refresh_token_expiring",
+                refresh_expires_at=status.refresh_expires_at.isoformat(),
+                hours_left=round(remaining.total_seconds() / 3600, 1),
+                instructions=REAUTH_INSTRUCTIONS,
+            )
+
+    async def run(self, stop: StopToken) -> None:
+        while not stop.is_set:
+            await self.tick()
+            if await stop.wait(self.check_every):
+                return
+
+
+async def run_token_refresher(
+    stop: StopToken, tokens: SchwabTokens, clock: Clock, *, check_every: float = 60.0
+) -> None:
+    """`TokenRefresher` with the default alerting, as a conductor service."""
+    await TokenRefresher(tokens, clock, check_every=check_every).run(stop)
