@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,10 @@ from sqlalchemy import create_engine
 from hedgebot.eventstore.dburl import DatabaseUrl, parse_database_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+# Alembic keeps its migration context in module globals: one upgrade at a time per
+# process. Across processes the migration transaction itself serialises upgraders.
+_UPGRADE_LOCK = threading.Lock()
 
 
 def _config(url: DatabaseUrl) -> Config:
@@ -33,8 +38,9 @@ def head_revision() -> str:
 def upgrade(database_url: str | DatabaseUrl, revision: str = "head") -> str:
     """Bring the database to ``revision``; returns the revision it is at afterwards.
 
-    For SQLite the file is created if missing and switched to WAL mode first
-    (a persistent property of the file).
+    All pending migrations apply in one transaction (a failure changes nothing). For
+    SQLite the file is created if missing and switched to WAL mode first (a
+    persistent property of the file).
     """
     url = parse_database_url(database_url) if isinstance(database_url, str) else database_url
     if url.kind == "sqlite":
@@ -46,7 +52,8 @@ def upgrade(database_url: str | DatabaseUrl, revision: str = "head") -> str:
             conn.execute("PRAGMA journal_mode = WAL")
         finally:
             conn.close()
-    command.upgrade(_config(url), revision)
+    with _UPGRADE_LOCK:
+        command.upgrade(_config(url), revision)
     current = current_revision(url)
     return current or ""
 
