@@ -21,13 +21,13 @@ from hedgebot.brokers.errors import (
 from hedgebot.brokers.fakes import FakeSchwab, FillPlan
 from hedgebot.brokers.hours import UsEquitySessions
 from hedgebot.brokers.protocol import OrderState
-from hedgebot.brokers.schwab.client import (
+from hedgebot.brokers.schwab.journal import StorePlacementJournal
+from hedgebot.brokers.schwab.wire import (
     order_body,
     order_id_from_location,
     parse_market_hours,
     parse_order,
 )
-from hedgebot.brokers.schwab.journal import StorePlacementJournal
 from hedgebot.clock import ManualClock
 from hedgebot.domain import Direction
 from hedgebot.eventstore.sqlite import SqliteEventStore
