@@ -77,6 +77,11 @@ def test_zero_float_is_zero() -> None:
     assert decode_float(b"\x00" * 32) == 0
 
 
+def test_decimal_with_more_digits_than_int224_holds_cannot_be_packed() -> None:
+    with pytest.raises(FloatError, match="int224"):
+        encode_decimal(Decimal("1" * 70))
+
+
 def test_float_of_the_wrong_length_is_an_error() -> None:
     with pytest.raises(FloatError, match="32 bytes"):
         decode_float(b"\x00" * 31)
@@ -99,7 +104,11 @@ def test_float_decoding_is_exact_for_any_coefficient_and_exponent(
     assert decode_float(raw) == Decimal(coefficient).scaleb(exponent, WIDE)
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**30), max_value=10**30))
+@given(
+    st.decimals(
+        allow_nan=False, allow_infinity=False, min_value=-(10**30), max_value=10**30, places=30
+    )
+)
 def test_decimal_round_trips_through_a_float(value: Decimal) -> None:
     assert decode_float(encode_decimal(value)) == value
 
