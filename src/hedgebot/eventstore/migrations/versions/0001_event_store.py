@@ -46,8 +46,12 @@ SQLITE = [
 )""",
 ]
 
-# PostgreSQL: the same columns plus a global `position` (see the PostgreSQL backend for
-# how readers avoid skipping late commits).
+# PostgreSQL: the same columns plus a global `position`. `payload`/`metadata` are JSON,
+# not JSONB: JSON keeps the text exactly as written, so an event reads back byte for
+# byte as the codec produced it. `position` is allocated from the single row of
+# `hedgebot_event_position`, whose row lock serialises appending transactions so that
+# positions become visible in commit order and are dense (see
+# hedgebot.eventstore.postgres and docs/ARCHITECTURE.md, "PostgreSQL").
 POSTGRES = [
     """CREATE TABLE IF NOT EXISTS events (
     aggregate_type TEXT NOT NULL,
@@ -79,6 +83,13 @@ POSTGRES = [
     name TEXT PRIMARY KEY NOT NULL,
     position BIGINT NOT NULL
 )""",
+    """CREATE TABLE IF NOT EXISTS hedgebot_event_position (
+    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    last_position BIGINT NOT NULL
+)""",
+    """INSERT INTO hedgebot_event_position (singleton, last_position)
+SELECT TRUE, coalesce(max(position), 0) FROM events
+ON CONFLICT (singleton) DO NOTHING""",
 ]
 
 
@@ -89,5 +100,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("hedgebot_checkpoints", "hedgebot_counters", "snapshots", "events"):
+    tables = ["hedgebot_checkpoints", "hedgebot_counters", "snapshots", "events"]
+    if op.get_bind().dialect.name == "postgresql":
+        tables.insert(0, "hedgebot_event_position")
+    for table in tables:
         op.execute(f"DROP TABLE IF EXISTS {table}")
