@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from hedgebot import __version__
+from hedgebot.migration.cli import migrate_app
 
 app = typer.Typer(
     name="hedgebot",
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(migrate_app, name="migrate-to-events")
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one error, one line
@@ -118,7 +120,11 @@ def demo(
 def main() -> None:
     """Console-script entry point: one readable line on error, traceback only with --debug."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's `typer.Exit(code)` as the
+        # result instead of raising it: pass that code on as the exit status.
+        result = app(standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool) and result:
+            sys.exit(result)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -3,9 +3,9 @@
 Each tracked unit (a legacy table being read, an aggregate being written, a view being
 verified) is a *task* with a total. On a terminal every task is a Rich bar with its
 count, rate and ETA; when the output is a file or a pipe (CI, ``| tee``, a service
-log), a task prints one line when it starts, at most one line per ``interval`` seconds
-while it advances, and one line when it finishes, so a log stays readable and still
-shows that the import is alive.
+log), a task prints one line when it starts, a line while it advances whenever
+``interval`` seconds have passed or another tenth of it is done, and one line when it
+finishes, so a log stays short and still shows that the import is alive.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ class _PlainTask:
     done: int = 0
     started: float = 0.0
     last_report: float = 0.0
+    last_decile: int = 0
 
 
 @dataclass
@@ -111,9 +112,13 @@ class PlainProgress:
     def advance(self, key: str, amount: int = 1) -> None:
         task = self._tasks[key]
         task.done += amount
+        if task.done >= task.total:
+            return  # `finish` reports the end
         now = self.clock()
-        if now - task.last_report >= self.interval and task.done < task.total:
+        decile = 10 * task.done // task.total if task.total else 0
+        if now - task.last_report >= self.interval or decile > task.last_decile:
             task.last_report = now
+            task.last_decile = decile
             self.write(self._status(task, now))
 
     def finish(self, key: str) -> None:

@@ -50,7 +50,12 @@ def shortest_decimal(value: float) -> Decimal:
     """
     if not math.isfinite(value):
         raise NotFiniteReal(f"{value!r} is not a finite number")
-    return _plain(Decimal(repr(value)))
+    text = repr(value)
+    if "e" not in text and value != 0.0:
+        # The common case, without Decimal arithmetic: repr has no trailing zeros
+        # except the ".0" of an integral value.
+        return Decimal(text[:-2] if text.endswith(".0") else text)
+    return _plain(Decimal(text))
 
 
 def _plain(number: Decimal) -> Decimal:

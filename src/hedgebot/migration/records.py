@@ -6,7 +6,7 @@ and verification do not depend on the aggregates. `mapping` turns them into even
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -120,6 +120,10 @@ class LegacyData:
     max_execution_id: int
     #: notes for the report (skipped plaintext tokens, truncated digits, …)
     notes: list[str]
+    #: the raw legacy rows by key (trade id, order id, position symbol), for verification
+    raw_trades: dict[int, tuple[object, ...]] = field(default_factory=dict)
+    raw_orders: dict[int, tuple[object, ...]] = field(default_factory=dict)
+    raw_positions: dict[str, tuple[object, ...]] = field(default_factory=dict)
 
     def status_breakdown(self) -> dict[str, int]:
         counts = dict.fromkeys(OrderStatus.ALL, 0)

@@ -46,6 +46,7 @@ MIN_TOKEN_BYTES = 12 + 16
 _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _BASE_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
+_BARE_MARKERS = ("t", "0x", "s1")
 _DIRECTIONS = {"BUY": Direction.BUY, "SELL": Direction.SELL}
 
 
@@ -173,17 +174,21 @@ def base_ticker(value: object) -> str:
 
 
 def tokenized_symbol(value: object) -> tuple[str, str]:
+    """(symbol as onchain, base ticker). Early legacy rows stored the base ticker itself."""
     symbol = text(value)
     if symbol == "":
         raise Invalid("empty symbol")
     try:
         base = base_symbol(symbol)
     except NotTokenizedEquity:
-        raise Invalid(
-            "malformed symbol: not a tokenized equity (expected tAAPL, AAPL0x or AAPLs1)"
-        ) from None
+        if symbol in _BARE_MARKERS:
+            raise Invalid("malformed symbol: a tokenized marker without a ticker") from None
+        base = symbol
     if not _BASE_SYMBOL.match(base):
-        raise Invalid(f"malformed symbol: base ticker {base!r} is not a ticker")
+        raise Invalid(
+            "malformed symbol (expected a tokenized equity such as tAAPL, AAPL0x or AAPLs1, "
+            "or a ticker such as AAPL)"
+        )
     return symbol, base
 
 
@@ -243,6 +248,7 @@ class Validator:
         self.reals = reals
         self.problems = Problems()
         self.truncated_timestamps = 0
+        self._times: dict[str, datetime] = {}
 
     def _decimal(self, number: float) -> Decimal:
         try:
@@ -254,13 +260,27 @@ class Validator:
         self, table: str, row: str, column: str, value: object, check: Callable[[object], T]
     ) -> T | None:
         try:
-            result = check(value)
+            return check(value)
         except Invalid as exc:
             self.problems.add(table, row, column, render(value), str(exc))
             return None
-        if isinstance(value, str) and had_sub_microsecond_digits(value):
-            self.truncated_timestamps += 1
-        return result
+
+    def _timestamp(self, value: object) -> datetime:
+        """A required timestamp; texts are cached (a row often repeats its time)."""
+        if isinstance(value, str):
+            cached = self._times.get(value)
+            if cached is not None:
+                return cached
+            parsed = timestamp(value)
+            if had_sub_microsecond_digits(value):
+                self.truncated_timestamps += 1
+            if len(self._times) < 100_000:
+                self._times[value] = parsed
+            return parsed
+        return timestamp(value)
+
+    def _optional_timestamp(self, value: object) -> datetime | None:
+        return None if value is None else self._timestamp(value)
 
     def _real(
         self, table: str, row: str, column: str, value: object, *, allow: str = "any"
@@ -322,12 +342,8 @@ class Validator:
             amount = self._real(table, name, "amount", amount_cell, allow="positive")
             side = cell(table, name, "direction", direction_cell, direction)
             price = self._real(table, name, "price_usdc", price_cell, allow="positive")
-            created = cell(
-                table, name, "created_at", created_cell, lambda v: optional(timestamp, v)
-            )
-            block_ts = cell(
-                table, name, "block_timestamp", block_ts_cell, lambda v: optional(timestamp, v)
-            )
+            created = cell(table, name, "created_at", created_cell, self._optional_timestamp)
+            block_ts = cell(table, name, "block_timestamp", block_ts_cell, self._optional_timestamp)
             if created_cell is None and block_ts_cell is None:
                 self.problems.add(
                     table,
@@ -369,7 +385,7 @@ class Validator:
                 name,
                 "pyth_publish_time",
                 pyth_time_cell,
-                lambda v: optional(timestamp, v),
+                self._optional_timestamp,
             )
             block_number = cell(
                 "event_queue",
@@ -449,9 +465,7 @@ class Validator:
                 table, name, "price_cents", price_cell, lambda v: optional(non_negative_int, v)
             )
             status = cell(table, name, "status", status_cell, _status)
-            executed = cell(
-                table, name, "executed_at", executed_cell, lambda v: optional(timestamp, v)
-            )
+            executed = cell(table, name, "executed_at", executed_cell, self._optional_timestamp)
             broker = (
                 cell(table, name, "broker", broker_cell, _broker) if has_broker else Broker.SCHWAB
             )
@@ -530,7 +544,7 @@ class Validator:
                 pending_cell,
                 lambda v: optional(positive_int, v),
             )
-            updated = cell(table, name, "last_updated", updated_cell, timestamp)
+            updated = cell(table, name, "last_updated", updated_cell, self._timestamp)
             if self.problems.total != before:
                 continue
             assert symbol is not None and long_ is not None and short is not None
@@ -585,8 +599,12 @@ class Validator:
             self.problems.add(table, name, "id", render(auth_id), "the singleton row has id = 1")
         access = self._secret(table, name, "access_token", access_cell)
         refresh = self._secret(table, name, "refresh_token", refresh_cell)
-        access_at = self._cell(table, name, "access_token_fetched_at", access_at_cell, timestamp)
-        refresh_at = self._cell(table, name, "refresh_token_fetched_at", refresh_at_cell, timestamp)
+        access_at = self._cell(
+            table, name, "access_token_fetched_at", access_at_cell, self._timestamp
+        )
+        refresh_at = self._cell(
+            table, name, "refresh_token_fetched_at", refresh_at_cell, self._timestamp
+        )
         self._cell(table, name, "encryption_version", version, _encryption_version)
         if self.problems.total != before:
             return None, notes

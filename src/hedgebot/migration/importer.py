@@ -1,0 +1,124 @@
+"""The write: all Migrated events and their view rows in ONE store transaction.
+
+Events are appended in big batches (``encode_events`` rows, one ``tx.append`` per
+batch) and each batch is projected into every view with one ``Projector.apply``,
+inside the same transaction. A crash, a kill or any error before the commit leaves
+the store exactly as it was; after the commit everything is there. There is no
+partial import to resume.
+
+Execution ids: the store's ``execution_id`` counter is raised above the highest
+legacy id (including ids of deleted rows), so orders hedgebot places later never
+reuse a legacy execution id.
+
+``--clean`` empties events, snapshots, every view table and the checkpoints in the
+same transaction, before the import. Id counters are kept (never lowered): an
+execution id handed out before must not be handed out again, since brokers see it
+as the order's idempotency key.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hedgebot.brokers.retry import DATABASE_RETRY, is_retryable
+from hedgebot.eventstore import EventStore, Projector, StoreTransaction
+from hedgebot.eventstore.sqlite import is_transient
+from hedgebot.migration.mapping import PlannedAggregate
+from hedgebot.migration.progress import ProgressReporter
+from hedgebot.position.events import EXECUTION_ID_COUNTER
+
+BATCH_SIZE = 5000
+#: tables emptied by --clean besides the view tables (counters are kept, see above)
+CLEAN_TABLES = ("events", "snapshots", "hedgebot_checkpoints")
+
+
+def is_transient_database_error(error: BaseException) -> bool:
+    """Locked/busy SQLite or a transient store error: worth retrying the whole unit."""
+    if is_retryable(error):
+        return True
+    return isinstance(error, sqlite3.OperationalError) and is_transient(error)
+
+
+#: the project's retry policy for databases, also for raw sqlite3 "locked"/"busy"
+MIGRATION_RETRY = DATABASE_RETRY.with_(retry_if=is_transient_database_error)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    events: int
+    per_type: dict[str, int]
+
+
+def _clean(tx: StoreTransaction, projector: Projector) -> None:
+    # `view_clear` is the port's "DELETE FROM <table>" in the caller's transaction; the
+    # event and bookkeeping tables are plain tables too.
+    for table in CLEAN_TABLES:
+        tx.view_clear(table)
+    for view in projector.views:
+        for table in view.tables:
+            tx.view_clear(table)
+
+
+def _write_once(
+    store: EventStore,
+    projector: Projector,
+    items: Sequence[PlannedAggregate],
+    *,
+    clean: bool,
+    max_execution_id: int,
+    progress: ProgressReporter,
+    batch_size: int,
+) -> WriteResult:
+    per_type: dict[str, int] = {}
+    for item in items:
+        per_type[item.aggregate_type] = per_type.get(item.aggregate_type, 0) + 1
+    total_events = sum(len(item.rows) for item in items)
+    for kind, count in per_type.items():
+        progress.start(f"write:{kind}", f"write {kind}", count)
+    with store.transaction() as tx:
+        if clean:
+            _clean(tx, projector)
+        if max_execution_id > 0:
+            tx.ensure_counter_above(EXECUTION_ID_COUNTER, max_execution_id)
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            rows = []
+            decoded = []
+            done: dict[str, int] = {}
+            for item in batch:
+                rows.extend(item.rows)
+                decoded.extend(item.events)
+                done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
+            stored = tx.append(rows)
+            projector.apply(tx, stored, decoded)
+            for kind, count in done.items():
+                progress.advance(f"write:{kind}", count)
+        progress.line("committing the import transaction …")
+    for kind in per_type:
+        progress.finish(f"write:{kind}")
+    return WriteResult(events=total_events, per_type=per_type)
+
+
+def write(
+    store: EventStore,
+    projector: Projector,
+    items: Sequence[PlannedAggregate],
+    *,
+    clean: bool,
+    max_execution_id: int,
+    progress: ProgressReporter,
+    batch_size: int = BATCH_SIZE,
+) -> WriteResult:
+    """Write ``items`` in one transaction, retrying it whole on a transient error."""
+    return MIGRATION_RETRY.call_sync(
+        _write_once,
+        store,
+        projector,
+        items,
+        clean=clean,
+        max_execution_id=max_execution_id,
+        progress=progress,
+        batch_size=batch_size,
+    )

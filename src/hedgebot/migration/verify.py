@@ -1,0 +1,372 @@
+"""Verification: every legacy row against its event stream and its view row, field by field.
+
+Not a sample: each legacy row is checked.
+
+* Events: the row's aggregate exists and its first event is exactly the ``Migrated``
+  (or ``TokensStored``) event this import writes for the row, ``migrated_at`` aside.
+* Views: the view row's legacy-named columns (SPEC §5) equal the legacy columns —
+  REALs bit for bit, integers and texts exactly, timestamps as ``YYYY-MM-DD HH:MM:SS``
+  UTC — as listed in docs/MIGRATION.md ("What is carried over"). An aggregate that
+  has moved on since the import (the bot has run: a migrated order got filled, a
+  trade enriched …) is checked by its events only; its view legitimately differs.
+* PnL: every migrated trade and FILLED order has its ``metrics_pnl_view`` row.
+* Tokens: ``schwab_auth_view`` holds the legacy tokens (compared, never printed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from hedgebot.brokers.schwab.auth import AGGREGATE_ID as SCHWAB_ID
+from hedgebot.brokers.schwab.auth import VIEW_TABLE as SCHWAB_VIEW
+from hedgebot.brokers.schwab.auth import Authenticated, read_view_state
+from hedgebot.migration import legacy
+from hedgebot.migration.mapping import PlannedAggregate, position_net
+from hedgebot.migration.progress import ProgressReporter
+from hedgebot.migration.records import LegacyData, LegacyOrder, OrderStatus
+from hedgebot.migration.target import Classification, SqlReader
+from hedgebot.migration.timestamps import sqlite_datetime_text
+
+MAX_SHOWN = 30
+
+ONCHAIN_VIEW = "onchain_trade_view"
+POSITION_VIEW = "position_view"
+OFFCHAIN_VIEW = "offchain_trade_view"
+PNL_VIEW = "metrics_pnl_view"
+
+ONCHAIN_COLUMNS = (
+    "id", "tx_hash", "log_index", "symbol", "base_symbol", "amount", "direction",
+    "price_usdc", "block_number", "block_timestamp", "created_at", "gas_used",
+    "effective_gas_price", "pyth_price", "pyth_confidence", "pyth_exponent",
+    "pyth_publish_time",
+)  # fmt: skip
+POSITION_COLUMNS = (
+    "symbol", "net_position", "accumulated_long", "accumulated_short",
+    "pending_execution_id", "last_updated",
+)  # fmt: skip
+OFFCHAIN_COLUMNS = (
+    "id", "symbol", "shares", "direction", "broker", "broker_order_id", "order_id",
+    "price_cents", "status", "executed_at",
+)  # fmt: skip
+
+
+@dataclass
+class VerificationReport:
+    checked_rows: int = 0
+    checked_fields: int = 0
+    differences: list[str] = field(default_factory=list)
+    total_differences: int = 0
+    #: aggregates checked by their events only (they have moved on since the import)
+    advanced: int = 0
+
+    def differ(self, message: str) -> None:
+        self.total_differences += 1
+        if len(self.differences) < MAX_SHOWN:
+            self.differences.append(message)
+
+    @property
+    def ok(self) -> bool:
+        return self.total_differences == 0
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else sqlite_datetime_text(value)
+
+
+def _real(cell: object) -> float | None:
+    """A legacy REAL cell as the float SQLite held (ints in REAL columns included)."""
+    if cell is None:
+        return None
+    assert isinstance(cell, int | float)
+    return float(cell)
+
+
+def _same(expected: object, actual: object) -> bool:
+    if isinstance(expected, float) or isinstance(actual, float):
+        if expected is None or actual is None:
+            return expected is actual
+        if not isinstance(expected, int | float) or not isinstance(actual, int | float):
+            return False
+        left, right = float(expected), float(actual)
+        return left == right or (math.isnan(left) and math.isnan(right))
+    if isinstance(expected, int) and isinstance(actual, int):
+        return expected == actual
+    return expected == actual
+
+
+def _show(value: object) -> str:
+    return "NULL" if value is None else repr(value)
+
+
+class _Verifier:
+    def __init__(
+        self,
+        reader: SqlReader,
+        data: LegacyData,
+        classification: Classification,
+        progress: ProgressReporter,
+    ) -> None:
+        self.reader = reader
+        self.data = data
+        self.classification = classification
+        self.progress = progress
+        self.report = VerificationReport()
+        self.imported = {(p.aggregate_type, p.aggregate_id) for p in classification.imported}
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _view_rows(self, table: str, columns: Sequence[str]) -> dict[str, tuple[object, ...]]:
+        present = self.reader.columns(table)
+        if not present:
+            self.report.differ(f"{table} does not exist: the views were never created")
+            return {}
+        missing = [c for c in columns if c not in present]
+        if missing:
+            self.report.differ(f"{table} lacks the legacy column(s) {', '.join(missing)}")
+            return {}
+        select = ", ".join(columns)
+        rows = self.reader.query(f"SELECT view_id, {select} FROM {table}")  # noqa: S608
+        return {str(r[0]): tuple(r[1:]) for r in rows}
+
+    def _compare(
+        self,
+        table: str,
+        view_id: str,
+        source: str,
+        columns: Sequence[str],
+        actual: tuple[object, ...] | None,
+        expected: dict[str, object],
+    ) -> None:
+        self.report.checked_rows += 1
+        if actual is None:
+            self.report.differ(f"{table} has no row {view_id!r} for {source}")
+            return
+        values = dict(zip(columns, actual, strict=True))
+        for column, want in expected.items():
+            self.report.checked_fields += 1
+            got = values[column]
+            if not _same(want, got):
+                self.report.differ(
+                    f"{table} row {view_id!r} ({source}), field {column}: "
+                    f"view {_show(got)}, legacy {_show(want)}"
+                )
+
+    def _skip(self, aggregate_type: str, aggregate_id: str) -> bool:
+        """True when the view row must not be compared (not imported, or moved on)."""
+        key = (aggregate_type, aggregate_id)
+        if key not in self.imported:
+            return True
+        if key in self.classification.advanced:
+            self.report.advanced += 1
+            return True
+        return False
+
+    # -- events --------------------------------------------------------------------
+
+    def events(self) -> None:
+        for item in self.classification.to_write:
+            self.report.differ(f"{item.label}: not in the event store (not imported)")
+        for item, stream in self.classification.conflicts:
+            self.report.differ(
+                f"{item.label}: the event store holds a different stream "
+                f"(first event {stream.event_type}, {stream.last_sequence} event(s))"
+            )
+        self.report.checked_rows += len(self.classification.imported)
+
+    # -- views --------------------------------------------------------------------
+
+    def trades(self) -> None:
+        rows = self._view_rows(ONCHAIN_VIEW, ONCHAIN_COLUMNS)
+        self.progress.start("verify:trades", f"verify {ONCHAIN_VIEW}", len(self.data.trades))
+        for trade in self.data.trades:
+            self.progress.advance("verify:trades")
+            if self._skip("OnChainTrade", trade.aggregate_id):
+                continue
+            raw = self.data.raw_trades[trade.legacy_id]
+            self._compare(
+                ONCHAIN_VIEW,
+                trade.aggregate_id,
+                f"{legacy.ONCHAIN_TRADES} id={trade.legacy_id}",
+                ONCHAIN_COLUMNS,
+                rows.get(trade.aggregate_id),
+                {
+                    "id": trade.legacy_id,
+                    "tx_hash": trade.tx_hash,
+                    "log_index": trade.log_index,
+                    "symbol": trade.symbol,
+                    "base_symbol": trade.base_symbol,
+                    "amount": _real(raw[5]),
+                    "direction": raw[6],
+                    "price_usdc": _real(raw[7]),
+                    "block_number": trade.block_number or 0,
+                    "block_timestamp": _time(trade.block_timestamp),
+                    "created_at": _time(trade.created_at),
+                    "gas_used": trade.gas_used,
+                    "effective_gas_price": trade.effective_gas_price,
+                    "pyth_price": _real(raw[12]),
+                    "pyth_confidence": _real(raw[13]),
+                    "pyth_exponent": trade.pyth_exponent,
+                    "pyth_publish_time": _time(trade.pyth_publish_time),
+                },
+            )
+        self.progress.finish("verify:trades")
+
+    def positions(self, expected_real: Callable[[Iterable[Decimal]], dict[Decimal, float]]) -> None:
+        rows = self._view_rows(POSITION_VIEW, POSITION_COLUMNS)
+        orders = {o.legacy_id: o for o in self.data.orders}
+        nets = {p.symbol: position_net(p, orders) for p in self.data.positions}
+        net_reals = expected_real(nets.values())
+        self.progress.start("verify:positions", f"verify {POSITION_VIEW}", len(self.data.positions))
+        for position in self.data.positions:
+            self.progress.advance("verify:positions")
+            if self._skip("Position", position.aggregate_id):
+                continue
+            raw = self.data.raw_positions[position.symbol]
+            self._compare(
+                POSITION_VIEW,
+                position.symbol,
+                f"{legacy.TRADE_ACCUMULATORS} symbol={position.symbol!r}",
+                POSITION_COLUMNS,
+                rows.get(position.symbol),
+                {
+                    "symbol": position.symbol,
+                    "net_position": net_reals[nets[position.symbol]],
+                    "accumulated_long": _real(raw[2]),
+                    "accumulated_short": _real(raw[3]),
+                    "pending_execution_id": position.pending_execution_id,
+                    "last_updated": _time(position.last_updated),
+                },
+            )
+        self.progress.finish("verify:positions")
+
+    def orders(self) -> None:
+        rows = self._view_rows(OFFCHAIN_VIEW, OFFCHAIN_COLUMNS)
+        self.progress.start("verify:orders", f"verify {OFFCHAIN_VIEW}", len(self.data.orders))
+        for order in self.data.orders:
+            self.progress.advance("verify:orders")
+            if self._skip("OffchainOrder", order.aggregate_id):
+                continue
+            self._compare(
+                OFFCHAIN_VIEW,
+                order.aggregate_id,
+                f"{self.data.offchain_table} id={order.legacy_id}",
+                OFFCHAIN_COLUMNS,
+                rows.get(order.aggregate_id),
+                _order_expectation(order),
+            )
+        self.progress.finish("verify:orders")
+
+    def pnl(self) -> None:
+        if not self.reader.columns(PNL_VIEW):
+            self.report.differ(f"{PNL_VIEW} does not exist: the views were never created")
+            return
+        present = {str(r[0]) for r in self.reader.query(f"SELECT view_id FROM {PNL_VIEW}")}  # noqa: S608
+        wanted: list[tuple[str, str]] = [
+            (f"ONCHAIN:{t.aggregate_id}", f"{legacy.ONCHAIN_TRADES} id={t.legacy_id}")
+            for t in self.data.trades
+            if ("OnChainTrade", t.aggregate_id) in self.imported
+        ]
+        wanted.extend(
+            (f"OFFCHAIN:{o.legacy_id}", f"{self.data.offchain_table} id={o.legacy_id}")
+            for o in self.data.orders
+            if o.status == OrderStatus.FILLED and ("OffchainOrder", o.aggregate_id) in self.imported
+        )
+        for view_id, source in wanted:
+            self.report.checked_rows += 1
+            if view_id not in present:
+                self.report.differ(f"{PNL_VIEW} has no row {view_id!r} for {source}")
+
+    def auth(self) -> None:
+        auth = self.data.auth
+        if auth is None or self._skip("SchwabAuth", SCHWAB_ID):
+            return
+        self.report.checked_rows += 1
+        rows = self.reader.query(
+            f"SELECT CAST(payload AS TEXT) FROM {SCHWAB_VIEW} WHERE view_id = ?",  # noqa: S608
+            (SCHWAB_ID,),
+        )
+        source = f"{legacy.SCHWAB_AUTH} id=1"
+        if not rows:
+            self.report.differ(f"{SCHWAB_VIEW} has no row 'schwab' for {source}")
+            return
+        state = read_view_state(str(rows[0][0]))
+        if not isinstance(state, Authenticated):
+            self.report.differ(f"{SCHWAB_VIEW} row 'schwab' ({source}) is not authenticated")
+            return
+        checks: list[tuple[str, bool]] = [
+            ("access_token", state.encrypted_access_token.data == auth.access_token),
+            ("refresh_token", state.encrypted_refresh_token.data == auth.refresh_token),
+            (
+                "access_token_fetched_at",
+                state.access_token_fetched_at == auth.access_token_fetched_at,
+            ),
+            (
+                "refresh_token_fetched_at",
+                state.refresh_token_fetched_at == auth.refresh_token_fetched_at,
+            ),
+        ]
+        for column, equal in checks:
+            self.report.checked_fields += 1
+            if not equal:
+                # Tokens are secrets: name the field, never print the values.
+                self.report.differ(f"{SCHWAB_VIEW} row 'schwab' ({source}), field {column} differs")
+
+
+def _order_expectation(order: LegacyOrder) -> dict[str, Any]:
+    return {
+        "id": order.legacy_id,
+        "symbol": order.symbol,
+        "shares": order.shares,
+        "direction": order.direction.legacy,
+        "broker": order.broker.legacy,
+        "broker_order_id": order.broker_order_id,
+        "order_id": order.broker_order_id,
+        "price_cents": order.price_cents,
+        "status": order.status,
+        "executed_at": _time(order.executed_at),
+    }
+
+
+def database_reals(reader: SqlReader) -> Callable[[Iterable[Decimal]], dict[Decimal, float]]:
+    """How the target database reads decimal text as a REAL (for computed values)."""
+    cast = "CAST(? AS REAL)" if reader.dialect == "sqlite" else "CAST(? AS DOUBLE PRECISION)"
+
+    def read(values: Iterable[Decimal]) -> dict[Decimal, float]:
+        out: dict[Decimal, float] = {}
+        for value in set(values):
+            row = reader.query(f"SELECT {cast}", (format(value, "f"),))
+            cell = row[0][0]
+            assert isinstance(cell, int | float)
+            out[value] = float(cell)
+        return out
+
+    return read
+
+
+def verify(
+    reader: SqlReader,
+    data: LegacyData,
+    classification: Classification,
+    progress: ProgressReporter,
+) -> VerificationReport:
+    """Compare every legacy row with the store; the report lists each difference."""
+    verifier = _Verifier(reader, data, classification, progress)
+    verifier.events()
+    verifier.trades()
+    verifier.positions(database_reals(reader))
+    verifier.orders()
+    verifier.pnl()
+    verifier.auth()
+    return verifier.report
+
+
+def planned_count(items: Iterable[PlannedAggregate]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.aggregate_type] = counts.get(item.aggregate_type, 0) + 1
+    return counts
