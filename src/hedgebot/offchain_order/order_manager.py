@@ -20,6 +20,7 @@ idempotency key — the adapter returns the existing broker order instead of a n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,14 +31,16 @@ import structlog
 from hedgebot.brokers.errors import (
     AuthExpired,
     BrokerError,
+    BrokerProtocolError,
     MarketClosed,
     OrderRejected,
 )
 from hedgebot.brokers.protocol import BrokerPort, OrderState, OrderStatus
 from hedgebot.clock import Clock
 from hedgebot.conductor import Stop
-from hedgebot.eventstore import CommandHandler, EventStore, StoreTransaction
+from hedgebot.eventstore import CommandHandler, EventStore, StoredEvent, StoreTransaction
 from hedgebot.eventstore.notify import CommitSignal, wait_for_signal
+from hedgebot.eventstore.reactor import Reactor
 from hedgebot.metrics import Metrics
 from hedgebot.offchain_order.commands import (
     CompleteFill,
@@ -47,7 +50,7 @@ from hedgebot.offchain_order.commands import (
     Place,
     UpdatePartialFill,
 )
-from hedgebot.offchain_order.errors import AlreadyPlaced
+from hedgebot.offchain_order.errors import AlreadyCompleted, AlreadyPlaced, AlreadySubmitted
 from hedgebot.offchain_order.state import OffchainOrderState
 from hedgebot.offchain_order.view import OffchainOrderRecord, open_orders
 from hedgebot.position.commands import (
@@ -66,6 +69,27 @@ CHECKPOINT = "order_manager"
 def idempotency_key(prefix: str, execution_id: int) -> str:
     """The broker-side key of one execution: stable across restarts and retries."""
     return f"{prefix}-{execution_id}"
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one broker call found out about one order, before it is recorded."""
+
+    order: OffchainOrderRecord
+    submitted: str | None = None  # broker order id of an accepted placement
+    failure: str | None = None  # rejection or death without any fill
+    partial: OrderStatus | None = None  # more filled, still working
+    status: OrderStatus | None = None  # final, with a fill
+
+    @property
+    def label(self) -> str | None:
+        if self.submitted is not None:
+            return "submitted"
+        if self.failure is not None:
+            return "failed"
+        if self.status is not None:
+            return "filled"
+        return None
 
 
 @dataclass
@@ -102,25 +126,24 @@ class OrderManager:
         self._tracking: dict[int, _Tracking] = {}
         self._alerted: set[int] = set()
         self.market_open = False
+        self.reactor = Reactor(
+            store,
+            CHECKPOINT,
+            [POSITION_EVENTS],
+            wants=lambda event, decoded: isinstance(decoded, OffChainOrderPlaced),
+            handle=self._handle_placed,
+        )
 
     # -- 1. reactor -----------------------------------------------------------
 
-    def react(self, limit: int = 500) -> int:
-        """Turn new placement decisions into OffchainOrder aggregates."""
-        checkpoint = self.store.get_checkpoint(CHECKPOINT)
-        events = self.store.read_all(checkpoint, limit, ("Position",))
-        if not events:
-            return 0
-        with self.store.transaction() as tx:
-            done = tx.get_checkpoint(CHECKPOINT)
-            for event in events:
-                if event.position <= done:
-                    continue
-                decoded = POSITION_EVENTS.decode(event)
-                if isinstance(decoded, OffChainOrderPlaced):
-                    self._place_aggregate(tx, event.aggregate_id, decoded)
-            tx.set_checkpoint(CHECKPOINT, events[-1].position)
-        return len(events)
+    def react(self) -> int:
+        """Turn new placement decisions into OffchainOrder aggregates (one batch)."""
+        return self.reactor.process_batch()
+
+    def _handle_placed(self, tx: StoreTransaction, event: StoredEvent, decoded: object) -> int:
+        assert isinstance(decoded, OffChainOrderPlaced)
+        self._place_aggregate(tx, event.aggregate_id, decoded)
+        return 1
 
     def _place_aggregate(
         self, tx: StoreTransaction, symbol: str, placed: OffChainOrderPlaced
@@ -149,14 +172,42 @@ class OrderManager:
         return self.market_open
 
     async def drive(self) -> int:
-        """Advance every open order one step (bounded concurrency); returns steps taken."""
+        """Advance every due open order one step; returns the number of orders moved.
+
+        The broker calls run concurrently (bounded); their outcomes are then written in
+        one transaction. Each outcome is idempotent against the order's state, so a
+        crash between the broker call and the commit only repeats a safe step.
+        """
         orders = [o for o in open_orders(self.store) if o.execution_id not in self._in_flight]
         now = self.monotonic()
         due = [o for o in orders if self._due(o, now)]
         if not due:
             return 0
-        results = await asyncio.gather(*(self._advance_guarded(o) for o in due))
-        return sum(results)
+        fetched = await asyncio.gather(*(self._fetch_guarded(o) for o in due))
+        outcomes = [outcome for outcome in fetched if outcome is not None]
+        if not outcomes:
+            return 0
+        try:
+            with self.store.transaction() as tx:
+                for outcome in outcomes:
+                    self._record(tx, outcome)
+        except Exception as exc:
+            log.warning("order_outcomes_batch_failed", error=str(exc), size=len(outcomes))
+            for outcome in outcomes:
+                try:
+                    with self.store.transaction() as tx:
+                        self._record(tx, outcome)
+                except Exception as single:
+                    if self.metrics is not None:
+                        self.metrics.manager_errors.labels("order_manager").inc()
+                    log.error(
+                        "order_outcome_not_recorded",
+                        execution_id=outcome.order.execution_id,
+                        error=str(single),
+                    )
+        for outcome in outcomes:
+            self._announce(outcome)
+        return len(outcomes)
 
     def _due(self, order: OffchainOrderRecord, now: float) -> bool:
         if order.status == "PENDING":
@@ -167,126 +218,138 @@ class OrderManager:
         tracking = self._tracking.setdefault(order.execution_id, _Tracking())
         return now - tracking.last_poll >= self.poll_interval
 
-    async def _advance_guarded(self, order: OffchainOrderRecord) -> int:
+    async def _fetch_guarded(self, order: OffchainOrderRecord) -> _Outcome | None:
         self._in_flight.add(order.execution_id)
         try:
             async with self._semaphore:
-                return await self._advance(order)
+                return await self._fetch(order)
         except BrokerError as exc:
             self._broker_error(exc)
-            return 0
+            return None
         finally:
             self._in_flight.discard(order.execution_id)
 
-    async def _advance(self, order: OffchainOrderRecord) -> int:
+    async def _fetch(self, order: OffchainOrderRecord) -> _Outcome | None:
+        """The broker I/O of one step, without writing anything."""
         if order.status == "PENDING":
-            return await self._submit(order)
+            key = idempotency_key(self.key_prefix, order.execution_id)
+            try:
+                broker_order_id = await self.broker.place_market_order(
+                    order.symbol, order.shares, order.direction, key
+                )
+            except MarketClosed:
+                self.market_open = False
+                return None
+            except OrderRejected as exc:
+                return _Outcome(order, failure=f"rejected by broker: {exc}")
+            return _Outcome(order, submitted=broker_order_id)
         assert order.broker_order_id is not None
         self._tracking.setdefault(order.execution_id, _Tracking()).last_poll = self.monotonic()
         status = await self.broker.get_order_status(order.broker_order_id)
-        return self._record_status(order, status)
-
-    async def _submit(self, order: OffchainOrderRecord) -> int:
-        key = idempotency_key(self.key_prefix, order.execution_id)
-        try:
-            broker_order_id = await self.broker.place_market_order(
-                order.symbol, order.shares, order.direction, key
-            )
-        except MarketClosed:
-            self.market_open = False
-            return 0
-        except OrderRejected as exc:
-            self._fail(order, f"rejected by broker: {exc}")
-            return 1
-        self.orders.execute(
-            str(order.execution_id), ConfirmSubmission(broker_order_id=broker_order_id)
-        )
-        if self.metrics is not None:
-            self.metrics.hedges.labels("submitted").inc()
-        log.info(
-            "hedge_submitted",
-            execution_id=order.execution_id,
-            symbol=order.symbol,
-            shares=str(order.shares),
-            direction=order.direction.legacy,
-            broker_order_id=broker_order_id,
-        )
-        return 1
-
-    def _record_status(self, order: OffchainOrderRecord, status: OrderStatus) -> int:
         state = status.state
-        filled = status.filled_quantity
         if state is OrderState.FILLED or (
-            state in (OrderState.CANCELLED, OrderState.FAILED) and filled > 0
+            state in (OrderState.CANCELLED, OrderState.FAILED) and status.filled_quantity > 0
         ):
-            self._complete(order, status)
-            return 1
-        if state in (OrderState.FAILED, OrderState.CANCELLED):
-            reason = status.error_reason or f"order {state.value} at the broker"
-            self._fail(order, reason)
-            return 1
-        if state is OrderState.PARTIALLY_FILLED and filled > order.shares_filled:
-            cents = status.average_fill_price_cents
-            if cents is not None:
-                self.orders.execute(
-                    str(order.execution_id),
-                    UpdatePartialFill(shares_filled=filled, avg_price_cents=cents),
+            if status.average_fill_price_cents is None:
+                raise BrokerProtocolError(
+                    f"broker reported execution {order.execution_id} filled without a price"
                 )
-                return 1
-        return 0
+            return _Outcome(order, status=status)
+        if state in (OrderState.FAILED, OrderState.CANCELLED):
+            return _Outcome(order, failure=status.error_reason or f"order {state.value} at broker")
+        if (
+            state is OrderState.PARTIALLY_FILLED
+            and status.filled_quantity > order.shares_filled
+            and status.average_fill_price_cents is not None
+        ):
+            return _Outcome(order, partial=status)
+        return None
 
-    def _complete(self, order: OffchainOrderRecord, status: OrderStatus) -> None:
-        cents = status.average_fill_price_cents
-        if cents is None:
-            raise BrokerError(
-                f"broker reported execution {order.execution_id} filled without a price"
+    def _record(self, tx: StoreTransaction, outcome: _Outcome) -> None:
+        order = outcome.order
+        order_id = str(order.execution_id)
+        if outcome.submitted is not None:
+            with contextlib.suppress(AlreadySubmitted):
+                self.orders.execute_in(
+                    tx, order_id, ConfirmSubmission(broker_order_id=outcome.submitted)
+                )
+        elif outcome.failure is not None:
+            try:
+                self.orders.execute_in(tx, order_id, MarkFailed(error=outcome.failure))
+            except AlreadyCompleted:
+                return
+            self.positions.execute_in(
+                tx,
+                order.symbol,
+                FailOffChainOrder(execution_id=order.execution_id, error=outcome.failure),
             )
+        elif outcome.partial is not None:
+            cents = outcome.partial.average_fill_price_cents
+            assert cents is not None
+            self.orders.execute_in(
+                tx,
+                order_id,
+                UpdatePartialFill(
+                    shares_filled=outcome.partial.filled_quantity, avg_price_cents=cents
+                ),
+            )
+        elif outcome.status is not None:
+            self._complete(tx, order, outcome.status)
+
+    def _complete(
+        self, tx: StoreTransaction, order: OffchainOrderRecord, status: OrderStatus
+    ) -> None:
+        cents = status.average_fill_price_cents
+        assert cents is not None
         filled = status.filled_quantity
         when = status.broker_timestamp or self.clock.now()
         assert order.broker_order_id is not None
-        with self.store.transaction() as tx:
+        try:
             self.orders.execute_in(
                 tx,
                 str(order.execution_id),
                 CompleteFill(price_cents=cents, shares_filled=_partial(filled, order.shares)),
             )
-            self.positions.execute_in(
-                tx,
-                order.symbol,
-                CompleteOffChainOrder(
-                    execution_id=order.execution_id,
-                    shares_filled=filled,
-                    direction=order.direction,
-                    broker_order_id=order.broker_order_id,
-                    price_cents=cents,
-                    broker_timestamp=when,
-                ),
-            )
-        self._tracking.pop(order.execution_id, None)
-        if self.metrics is not None:
-            self.metrics.hedges.labels("filled").inc()
-        log.info(
-            "hedge_filled",
-            execution_id=order.execution_id,
-            symbol=order.symbol,
-            shares_filled=str(filled),
-            price_cents=cents,
+        except AlreadyCompleted:
+            return
+        self.positions.execute_in(
+            tx,
+            order.symbol,
+            CompleteOffChainOrder(
+                execution_id=order.execution_id,
+                shares_filled=filled,
+                direction=order.direction,
+                broker_order_id=order.broker_order_id,
+                price_cents=cents,
+                broker_timestamp=when,
+            ),
         )
 
-    def _fail(self, order: OffchainOrderRecord, reason: str) -> None:
-        with self.store.transaction() as tx:
-            self.orders.execute_in(tx, str(order.execution_id), MarkFailed(error=reason))
-            self.positions.execute_in(
-                tx,
-                order.symbol,
-                FailOffChainOrder(execution_id=order.execution_id, error=reason),
+    def _announce(self, outcome: _Outcome) -> None:
+        """Logs and metrics after the commit (never for a rolled-back outcome twice)."""
+        order = outcome.order
+        if outcome.failure is not None or outcome.status is not None:
+            self._tracking.pop(order.execution_id, None)
+        label = outcome.label
+        if self.metrics is not None and label is not None:
+            self.metrics.hedges.labels(label).inc()
+        fields: dict[str, object] = {
+            "execution_id": order.execution_id,
+            "symbol": order.symbol,
+            "shares": str(order.shares),
+            "direction": order.direction.legacy,
+        }
+        if outcome.submitted is not None:
+            log.info("hedge_submitted", broker_order_id=outcome.submitted, **fields)
+        elif outcome.failure is not None:
+            log.warning("hedge_failed", error=outcome.failure, **fields)
+        elif outcome.status is not None:
+            log.info(
+                "hedge_filled",
+                shares_filled=str(outcome.status.filled_quantity),
+                price_cents=outcome.status.average_fill_price_cents,
+                **fields,
             )
-        self._tracking.pop(order.execution_id, None)
-        if self.metrics is not None:
-            self.metrics.hedges.labels("failed").inc()
-        log.warning(
-            "hedge_failed", execution_id=order.execution_id, symbol=order.symbol, error=reason
-        )
 
     def _alert_migrated_pending(self, order: OffchainOrderRecord) -> None:
         """A legacy PENDING order is never placed automatically.

@@ -8,15 +8,15 @@ exactly where it stopped — a fill is acknowledged once, never twice, never ski
 `Migrated` trades are history, not news: they are already inside their migrated
 position, so they only move the checkpoint.
 
-A batch of fills is acknowledged in one transaction for throughput. If the batch
-fails, the fills are retried one per transaction so a single bad fill is isolated;
-a fill that still fails stops the manager loudly (the conductor exits non-zero)
-rather than skipping it, because an unacknowledged fill is unhedged exposure.
+A batch of fills is acknowledged in one transaction for throughput (see
+`hedgebot.eventstore.reactor`); a fill whose acknowledgement fails even on its own
+stops the manager loudly rather than being skipped, because an unacknowledged fill is
+unhedged exposure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -25,6 +25,7 @@ from hedgebot.conductor import Stop
 from hedgebot.domain import Broker, NotTokenizedEquity, TradeId, base_symbol
 from hedgebot.eventstore import CommandHandler, EventStore, StoredEvent, StoreTransaction
 from hedgebot.eventstore.notify import CommitSignal, wait_for_signal
+from hedgebot.eventstore.reactor import Reactor
 from hedgebot.metrics import Metrics
 from hedgebot.onchain_trade.events import ONCHAIN_TRADE_EVENTS, Filled
 from hedgebot.position.commands import AcknowledgeOnChainFill, PositionCommand
@@ -34,11 +35,6 @@ from hedgebot.position.state import PositionState
 log = structlog.get_logger(__name__)
 
 CHECKPOINT = "trade_manager"
-AGGREGATE_TYPES = ("OnChainTrade",)
-
-
-class ManagerHalted(RuntimeError):
-    """A reaction failed even in isolation; the manager stops rather than skip it."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,14 @@ class TradeManager:
         self.policy = policy
         self.hedging_allowed = hedging_allowed
         self.metrics = metrics
-        self.batch_size = batch_size
+        self.reactor = Reactor(
+            store,
+            CHECKPOINT,
+            [ONCHAIN_TRADE_EVENTS],
+            wants=lambda event, decoded: isinstance(decoded, Filled),
+            handle=self._handle,
+            batch_size=batch_size,
+        )
 
     def command_for(
         self, event: StoredEvent, decoded: object
@@ -94,63 +97,23 @@ class TradeManager:
         )
         return symbol, command
 
-    def _apply(self, tx: StoreTransaction, events: Sequence[StoredEvent]) -> int:
-        acknowledged = 0
-        for event in events:
-            reaction = self.command_for(event, ONCHAIN_TRADE_EVENTS.decode(event))
-            if reaction is not None:
-                symbol, command = reaction
-                self.positions.execute_in(tx, symbol, command)
-                acknowledged += 1
-        tx.set_checkpoint(CHECKPOINT, events[-1].position)
-        return acknowledged
+    def _handle(self, tx: StoreTransaction, event: StoredEvent, decoded: object) -> int:
+        reaction = self.command_for(event, decoded)
+        if reaction is None:
+            return 0
+        symbol, command = reaction
+        self.positions.execute_in(tx, symbol, command)
+        if self.metrics is not None:
+            self.metrics.fills_ingested.inc()
+        return 1
 
     def process_batch(self) -> int:
-        """Acknowledge the next batch of fills; returns the number of events consumed."""
-        checkpoint = self.store.get_checkpoint(CHECKPOINT)
-        events = self.store.read_all(checkpoint, self.batch_size, AGGREGATE_TYPES)
-        if not events:
-            return 0
-        try:
-            with self.store.transaction() as tx:
-                fresh = self._unprocessed(tx, events)
-                if fresh:
-                    acknowledged = self._apply(tx, fresh)
-                    self._count(acknowledged)
-            return len(events)
-        except Exception as exc:
-            log.warning("trade_manager_batch_failed", error=str(exc), size=len(events))
-        for event in events:
-            try:
-                with self.store.transaction() as tx:
-                    fresh = self._unprocessed(tx, [event])
-                    if fresh:
-                        self._count(self._apply(tx, fresh))
-            except Exception as exc:
-                if self.metrics is not None:
-                    self.metrics.manager_errors.labels("trade_manager").inc()
-                raise ManagerHalted(
-                    f"cannot acknowledge {event.event_type} of trade {event.aggregate_id} "
-                    f"(position {event.position}): {exc}"
-                ) from exc
-        return len(events)
-
-    @staticmethod
-    def _unprocessed(tx: StoreTransaction, events: Sequence[StoredEvent]) -> list[StoredEvent]:
-        # Re-read the checkpoint inside the transaction: another instance may have moved it.
-        done = tx.get_checkpoint(CHECKPOINT)
-        return [e for e in events if e.position > done]
-
-    def _count(self, acknowledged: int) -> None:
-        if self.metrics is not None and acknowledged:
-            self.metrics.fills_ingested.inc(acknowledged)
+        """Acknowledge the next batch of fills; returns the number of events read."""
+        return self.reactor.process_batch()
 
     def drain(self) -> int:
         """Process until caught up (used by tests, the benchmark and `process-tx`)."""
-        total = 0
-        while consumed := self.process_batch():
-            total += consumed
-        return total
+        return self.reactor.drain()
 
     async def run(self, stop: Stop, signal: CommitSignal | None = None, idle: float = 0.5) -> None:
         wake = signal.subscribe() if signal is not None else None

@@ -1,0 +1,118 @@
+"""Tracked reactions to the global event log (process applications).
+
+A `Reactor` reads events of some aggregate types in global order from a named
+checkpoint and turns the ones it cares about into commands. The commands and the new
+checkpoint are written in ONE transaction, so after a crash the reaction resumes
+exactly where it stopped: nothing is skipped and nothing is applied twice.
+
+Events it does not care about (an `Enriched` trade, a Position's own fill) only move
+an in-memory mark instead of opening a transaction of their own; the stored
+checkpoint catches up with the next real reaction, or every ``checkpoint_every``
+events. A restart may therefore re-read a stretch of ignored events, which is
+harmless: they are ignored again.
+
+A batch that fails is retried one event per transaction to isolate the culprit; an
+event whose reaction still fails raises `ReactionFailed` (the manager stops loudly)
+rather than being skipped, because a lost reaction is lost money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+
+from hedgebot.eventstore.envelope import StoredEvent
+from hedgebot.eventstore.registry import EventRegistry
+from hedgebot.eventstore.store import EventStore, StoreTransaction
+
+log = structlog.get_logger(__name__)
+
+Handle = Callable[[StoreTransaction, StoredEvent, Any], int]
+Wants = Callable[[StoredEvent, Any], bool]
+
+
+class ReactionFailed(RuntimeError):
+    """A reaction failed even on its own; the reactor will not skip past it."""
+
+
+class Reactor:
+    def __init__(
+        self,
+        store: EventStore,
+        name: str,
+        registries: Sequence[EventRegistry],
+        wants: Wants,
+        handle: Handle,
+        *,
+        batch_size: int = 500,
+        checkpoint_every: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.registries = {r.aggregate_type: r for r in registries}
+        self.aggregate_types = tuple(self.registries)
+        self.wants = wants
+        self.handle = handle
+        self.batch_size = batch_size
+        self.checkpoint_every = checkpoint_every
+        self._seen = 0
+
+    def position(self) -> int:
+        """How far the reactor has read (stored checkpoint or the in-memory mark)."""
+        return max(self.store.get_checkpoint(self.name), self._seen)
+
+    def process_batch(self) -> int:
+        """React to the next batch; returns the number of events read (0 = caught up)."""
+        stored = self.store.get_checkpoint(self.name)
+        events = self.store.read_all(max(stored, self._seen), self.batch_size, self.aggregate_types)
+        if not events:
+            return 0
+        decoded = [self.registries[e.aggregate_type].decode(e) for e in events]
+        relevant = [(e, d) for e, d in zip(events, decoded, strict=True) if self.wants(e, d)]
+        last = events[-1].position
+        if not relevant and last - stored < self.checkpoint_every:
+            self._seen = last
+            return len(events)
+        try:
+            with self.store.transaction() as tx:
+                self._react(tx, relevant, last)
+        except Exception as exc:
+            log.warning("reaction_batch_failed", reactor=self.name, error=str(exc))
+            self._one_by_one(relevant, last)
+        self._seen = last
+        return len(events)
+
+    def _react(
+        self, tx: StoreTransaction, relevant: Sequence[tuple[StoredEvent, Any]], last: int
+    ) -> int:
+        done = tx.get_checkpoint(self.name)  # another instance may have moved it
+        reacted = 0
+        for event, typed in relevant:
+            if event.position > done:
+                reacted += self.handle(tx, event, typed)
+        if last > done:
+            tx.set_checkpoint(self.name, last)
+        return reacted
+
+    def _one_by_one(self, relevant: Sequence[tuple[StoredEvent, Any]], last: int) -> None:
+        for event, typed in relevant:
+            try:
+                with self.store.transaction() as tx:
+                    self._react(tx, [(event, typed)], event.position)
+            except Exception as exc:
+                raise ReactionFailed(
+                    f"{self.name}: cannot react to {event.event_type} of "
+                    f"{event.aggregate_type} {event.aggregate_id!r} (position {event.position}): "
+                    f"{exc}"
+                ) from exc
+        with self.store.transaction() as tx:
+            if last > tx.get_checkpoint(self.name):
+                tx.set_checkpoint(self.name, last)
+
+    def drain(self) -> int:
+        total = 0
+        while consumed := self.process_batch():
+            total += consumed
+        return total
