@@ -7,9 +7,11 @@ Importing this module connects to nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from hedgebot.brokers.protocol import BrokerPort
 from hedgebot.clock import Clock, SystemClock
 from hedgebot.config import Settings
 from hedgebot.domain import Broker
@@ -134,7 +136,7 @@ def build_core(
     )
 
 
-def last_price_source(core: Core) -> object:
+def last_price_source(core: Core) -> Callable[[str], Decimal | None]:
     """The paper broker's default fill price: the symbol's last onchain price."""
     from hedgebot.position.view import position_by_symbol
 
@@ -143,3 +145,21 @@ def last_price_source(core: Core) -> object:
         return None if position is None else position.last_price_usdc
 
     return price
+
+
+async def build_broker(settings: Settings, core: Core) -> BrokerPort:
+    """The configured broker adapter (secrets already checked by the caller)."""
+    kind = settings.broker.kind
+    if kind == "paper":
+        from hedgebot.brokers.paper import PaperBroker
+
+        return PaperBroker.from_settings(
+            settings.broker.paper, clock=core.clock, price_source=last_price_source(core)
+        )
+    if kind == "alpaca":
+        from hedgebot.brokers.alpaca import AlpacaBroker
+
+        return AlpacaBroker.from_settings(settings.broker.alpaca, clock=core.clock)
+    from hedgebot.brokers.schwab.wiring import build_schwab_broker
+
+    return await build_schwab_broker(settings.broker.schwab, core)

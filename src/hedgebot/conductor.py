@@ -19,6 +19,9 @@ from typing import Any
 
 import structlog
 
+from hedgebot.clock import Clock
+from hedgebot.config import Settings
+
 log = structlog.get_logger(__name__)
 
 
@@ -34,6 +37,11 @@ class Stop:
     @property
     def is_set(self) -> bool:
         return self._event.is_set()
+
+    @property
+    def event(self) -> asyncio.Event:
+        """The underlying event, for components that take a plain `asyncio.Event`."""
+        return self._event
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Sleep until stopped or ``timeout`` passes; True when stopped."""
@@ -136,3 +144,92 @@ async def periodic(stop: Stop, interval: float, step: Callable[[], Awaitable[obj
         await step()
         if await stop.wait(interval):
             return
+
+
+# ---------------------------------------------------------------------------
+# `hedgebot run`
+
+
+async def run_bot(settings: Settings, *, clock: Clock | None = None) -> None:
+    """Chain follower + enrichment + managers + position checker, until a signal."""
+    from hedgebot.bootstrap import build_broker, build_core
+    from hedgebot.chain.service import build_chain_stack, follower_settings
+    from hedgebot.offchain_order.order_manager import OrderManager
+    from hedgebot.position.checker import PositionChecker
+    from hedgebot.position.trade_manager import TradeManager
+
+    chain_settings = settings.require_chain()
+    settings.require_broker_secrets()
+    core = build_core(settings, clock=clock)
+    broker = await build_broker(settings, core)
+    stack = build_chain_stack(
+        follower_settings(chain_settings),
+        rpc_url=chain_settings.rpc_url,
+        store=core.store,
+        handler=core.onchain_trades,
+        pyth_address=chain_settings.pyth_address,
+    )
+    managers = settings.managers
+    order_manager = OrderManager(
+        core.store,
+        core.orders,
+        core.positions,
+        broker,
+        core.clock,
+        poll_interval=settings.broker.order_poll_interval_seconds,
+        max_concurrency=settings.broker.max_concurrent_orders,
+        metrics=core.metrics,
+    )
+
+    def market_open() -> bool:
+        return order_manager.market_open
+
+    trade_manager = TradeManager(
+        core.store,
+        core.positions,
+        core.policy,
+        hedging_allowed=market_open,
+        metrics=core.metrics,
+    )
+    checker = PositionChecker(
+        core.store, core.positions, core.policy, hedging_allowed=market_open, metrics=core.metrics
+    )
+
+    async def follow(stop: Stop) -> None:
+        await stack.follower.run(stop.event)
+
+    async def enrich(stop: Stop) -> None:
+        await stack.enricher.run(stop.event, wake=core.signal.subscribe())
+
+    async def acknowledge(stop: Stop) -> None:
+        await trade_manager.run(stop, core.signal)
+
+    async def place(stop: Stop) -> None:
+        await order_manager.run(stop, core.signal)
+
+    async def check(stop: Stop) -> None:
+        async def sweep() -> None:
+            await order_manager.refresh_market()
+            checker.check()
+
+        await periodic(stop, managers.position_check_interval_seconds, sweep)
+
+    services = [
+        NamedService("chain_follower", follow),
+        NamedService("enricher", enrich),
+        NamedService("trade_manager", acknowledge),
+        NamedService("order_manager", place),
+        NamedService("position_checker", check),
+    ]
+    if settings.broker.kind == "schwab":
+        from hedgebot.brokers.schwab.client import SchwabBroker
+        from hedgebot.brokers.schwab.wiring import token_refresher_service
+
+        assert isinstance(broker, SchwabBroker)
+        services.append(NamedService("schwab_tokens", token_refresher_service(broker, core.clock)))
+    try:
+        await run_services(services, grace_seconds=managers.shutdown_grace_seconds)
+    finally:
+        await stack.aclose()
+        await broker.aclose()
+        core.close()
