@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from hedgebot.domain import Broker, Direction
+from hedgebot.domain import Broker, Direction, TradeId
 from hedgebot.eventstore.testing import scenario
 from hedgebot.position.commands import (
     CompleteOffChainOrder,
@@ -239,6 +240,12 @@ def test_fill_for_another_symbol_is_rejected() -> None:
 @pytest.mark.parametrize("amount", ["0", "-0.5"])
 def test_fill_with_a_non_positive_amount_is_rejected(amount: str) -> None:
     scenario(POSITION).given(initialized()).when(ack(1, amount, BUY)).then_raises(InvalidFill)
+
+
+@pytest.mark.parametrize("tx_hash", ["0xABC", "0x" + "AB" * 32, "ab" * 32])
+def test_fill_with_a_malformed_or_non_canonical_transaction_hash_is_rejected(tx_hash: str) -> None:
+    command = replace(ack(1, "1", BUY), trade_id=TradeId(tx_hash, 0))
+    scenario(POSITION).given(initialized()).when(command).then_raises(InvalidFill)
 
 
 def test_fill_with_a_negative_price_is_rejected() -> None:

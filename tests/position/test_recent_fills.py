@@ -38,8 +38,16 @@ def test_the_window_round_trips_through_the_snapshot_codec() -> None:
         window = window.add(fill_id)
     decoded = codec.from_json(RecentFills, codec.to_json(RecentFills, window))
     assert decoded == window
-    assert ids(1)[0] in decoded  # the sealed chunk's lookup set is rebuilt on decode
+    assert all(fill_id in decoded for fill_id in ids(recent_fills.CHUNK_SIZE + 7))
     assert trade_id(10_000_000).aggregate_id not in decoded
+
+
+def test_an_id_that_is_a_prefix_of_a_remembered_one_is_not_remembered() -> None:
+    window = RecentFills().add(trade_id(7, 12).aggregate_id).add(trade_id(8, 3).aggregate_id)
+    assert trade_id(7, 12).aggregate_id in window
+    assert trade_id(7, 1).aggregate_id not in window
+    assert trade_id(8, 3).aggregate_id[1:] not in window
+    assert "" not in window
 
 
 def test_a_repeated_acknowledgement_is_recognised_after_loading_a_snapshot(

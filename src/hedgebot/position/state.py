@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from hedgebot.domain import Direction
+from hedgebot.domain import Direction, TradeId, normalize_tx_hash
 from hedgebot.eventstore import Aggregate, DecideContext
 from hedgebot.position.commands import (
     AcknowledgeOnChainFill,
@@ -240,6 +240,7 @@ def _acknowledge(
 ) -> list[PositionEvent]:
     if state.initialized and state.symbol != command.symbol:
         raise SymbolMismatch(str(state.symbol), command.symbol)
+    _valid_trade_id(command.trade_id)
     if command.trade_id.aggregate_id in state.recent_fills:
         return []  # already acknowledged: a repeated acknowledgement changes nothing
     if command.amount <= 0:
@@ -396,6 +397,17 @@ def _valid_threshold(threshold: ExecutionThreshold) -> ExecutionThreshold:
 def _valid_symbol(symbol: str) -> None:
     if not symbol or symbol != symbol.strip():
         raise InvalidSymbol(symbol)
+
+
+def _valid_trade_id(trade_id: TradeId) -> None:
+    try:
+        canonical = normalize_tx_hash(trade_id.tx_hash)
+    except ValueError as exc:
+        raise InvalidFill(f"fill {trade_id.aggregate_id}: {exc}") from None
+    if canonical != trade_id.tx_hash:
+        raise InvalidFill(
+            f"fill {trade_id.aggregate_id}: transaction hash must be written as {canonical}"
+        )
 
 
 def _valid_decimals(decimals: int | None) -> None:
