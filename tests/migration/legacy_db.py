@@ -132,3 +132,29 @@ def auth(conn: sqlite3.Connection, **overrides: Any) -> int:
     }
     values.update(overrides)
     return insert(conn, "schwab_auth", **values)
+
+
+def bulk(conn: sqlite3.Connection, trades: int, positions: int = 100) -> None:
+    """Many valid trades over ``positions`` symbols, and their positions (fast inserts)."""
+    symbols = [f"S{n:03d}" for n in range(positions)]
+    conn.executemany(
+        "INSERT INTO onchain_trades (tx_hash, log_index, symbol, amount, direction, "
+        "price_usdc, created_at, block_timestamp) VALUES (?, 0, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                tx(n + 1_000_000),
+                f"{symbols[n % positions]}0x",
+                0.001 + (n % 997) / 7,
+                "BUY" if n % 3 else "SELL",
+                10.0 + (n % 389) / 3,
+                f"2025-10-{1 + n % 28:02d} {n % 24:02d}:{n % 60:02d}:00",
+                f"2025-10-{1 + n % 28:02d} {n % 24:02d}:{n % 60:02d}:00",
+            )
+            for n in range(trades)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO trade_accumulators (symbol, accumulated_long, accumulated_short, "
+        "last_updated) VALUES (?, ?, ?, '2025-10-30 12:00:00')",
+        [(s, (n % 10) / 11, (n % 7) / 13) for n, s in enumerate(symbols)],
+    )

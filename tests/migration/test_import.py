@@ -202,7 +202,12 @@ def test_position_view_equals_the_legacy_table_with_the_exposure_as_net(imported
     net, long_, short, pending, updated, kind, threshold = rows["MSFT"]
     # the legacy REALs bit for bit, even the one SQLite misreads from its shortest repr
     assert (long_, short, pending, updated, kind, threshold) == (
-        2.75, SQLITE_MISREAD, 3, "2025-10-03 10:00:00", "Shares", 1.0
+        2.75,
+        SQLITE_MISREAD,
+        3,
+        "2025-10-03 10:00:00",
+        "Shares",
+        1.0,
     )
     # net: long - short, plus the 2 shares of the open SELL hedge that the legacy bot had
     # already taken out of the long bucket (hedgebot takes them out when it fills)

@@ -11,7 +11,6 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -122,11 +121,15 @@ def _execute(mode_name: str, given: _Given) -> None:
     from hedgebot.migration.runner import Mode, Options, run_migration
 
     mode = Mode(mode_name)
-    if not given.database_url:
-        raise click.UsageError(
-            "Missing option '--database-url' (or the DATABASE_URL environment variable)."
-        )
     console = Console(highlight=False)
+    if not given.database_url:
+        console.print(
+            "usage error: Missing option '--database-url' (or the DATABASE_URL environment "
+            "variable). See --help.",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     options = Options(
         mode=mode,
         database_url=given.database_url,

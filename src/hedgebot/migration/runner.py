@@ -53,6 +53,7 @@ from hedgebot.migration.target import (
     classify,
     event_counts,
     existing_streams,
+    has_event_store,
 )
 from hedgebot.migration.verify import VerificationReport, planned_count, verify
 
@@ -221,7 +222,7 @@ class Migration:
     def _verify_only(
         self, reader: SqlReader | None, data: LegacyData, planned: list[PlannedAggregate]
     ) -> None:
-        if reader is None:
+        if reader is None or not has_event_store(reader):
             raise VerificationFailed(["the target has no event store: nothing was imported"], 1)
         classification = classify(planned, existing_streams(reader, AGGREGATE_TYPES))
         self.outcome.imported = planned_count(classification.imported)
