@@ -422,12 +422,18 @@ def test_a_snapshot_is_written_each_time_the_version_crosses_a_multiple_of_n(
     assert state.moves == 5 and state.balance == Decimal(5)
 
 
-def test_without_snapshots_configured_none_is_written(ledger_store: EventStore) -> None:
+def test_without_snapshots_configured_none_is_written_or_read(ledger_store: EventStore) -> None:
     handler = handler_for(ledger_store, snapshot_every=0)
     handler.execute("a", Open("alice"))
     for _ in range(3):
         handler.execute("a", Move(Decimal(1), Direction.BUY))
     assert ledger_store.load_snapshot("Ledger", "a") is None
+    with ledger_store.transaction() as tx:
+        tx.save_snapshot(
+            Snapshot("Ledger", "a", 4, encode_snapshot_state(LEDGER, LedgerState()), "t")
+        )
+    assert handler.load("a").state.balance == Decimal(3)
+    assert handler_for(ledger_store).load("a").state.balance == Decimal(0)
 
 
 def test_loading_uses_the_snapshot_and_only_the_events_after_it(ledger_store: EventStore) -> None:
@@ -458,13 +464,16 @@ def test_loading_uses_the_snapshot_and_only_the_events_after_it(ledger_store: Ev
 def test_an_unreadable_or_stale_snapshot_falls_back_to_a_full_replay(
     ledger_store: EventStore, payload: str
 ) -> None:
-    handler = handler_for(ledger_store, snapshot_every=0)
+    handler = handler_for(ledger_store, snapshot_every=100)
     handler.execute("a", Open("alice"))
     handler.execute("a", Move(Decimal(4), Direction.BUY))
     with ledger_store.transaction() as tx:
         tx.save_snapshot(Snapshot("Ledger", "a", 2, payload, "t"))
     assert handler.load("a") == handler.replay("a")
     assert handler.load("a").state.balance == Decimal(4)
+    # and the next command decides on the right state
+    result = handler_for(ledger_store).execute("a", Move(Decimal(1), Direction.BUY))
+    assert (result.version, result.state.balance) == (3, Decimal(5))
 
 
 def test_a_bumped_snapshot_version_ignores_older_snapshots(ledger_store: EventStore) -> None:
@@ -611,6 +620,33 @@ def test_execute_in_sees_the_callers_own_uncommitted_events(ledger_store: EventS
         handler.execute_in(tx, "a", Open("alice"))
         result = handler.execute_in(tx, "a", Move(Decimal(3), Direction.BUY))
     assert result.version == 2 and result.state.balance == Decimal(3)
+
+
+def test_a_rolled_back_execute_in_leaves_no_trace_in_later_commands(
+    ledger_store: EventStore,
+) -> None:
+    handler = handler_for(ledger_store)
+    handler.execute("a", Open("alice"))
+    aborted(
+        ledger_store,
+        lambda tx: handler.execute_in(tx, "a", Move(Decimal(5), Direction.BUY)) and None,
+    )
+    result = handler.execute("a", Move(Decimal(1), Direction.BUY))
+    assert (result.version, result.state.balance, result.state.moves) == (2, Decimal(1), 1)
+
+
+def test_a_handler_sees_commands_committed_by_others_since_its_last_one(
+    ledger_store: EventStore, second_store: EventStore
+) -> None:
+    ours = handler_for(ledger_store)
+    theirs = handler_for(second_store)
+    ours.execute("a", Open("alice"))
+    ours.execute("a", Move(Decimal(1), Direction.BUY))
+    theirs.execute("a", Move(Decimal(10), Direction.BUY))
+    theirs.execute("a", Move(Decimal(100), Direction.BUY))
+    result = ours.execute("a", Move(Decimal(1000), Direction.BUY))
+    assert (result.version, result.state.balance) == (5, Decimal(1111))
+    assert handler_for(ledger_store).replay("a").state == result.state
 
 
 rebuild_scripts = st.lists(

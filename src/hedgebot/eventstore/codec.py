@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import re
 import types
 import typing
@@ -110,17 +111,20 @@ def encode_decimal(value: Decimal) -> str:
 def encode_datetime(value: datetime) -> str:
     if not isinstance(value, datetime):
         raise CodecError(f"expected datetime, got {type(value).__name__}")
-    if value.tzinfo is None:
-        raise CodecError(f"datetime must be timezone-aware (UTC), got naive {value.isoformat()}")
-    try:
-        value = value.astimezone(UTC)
-    except OverflowError:
-        raise CodecError(f"datetime {value.isoformat()} is out of range in UTC") from None
-    text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
-    text += f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise CodecError(
+                f"datetime must be timezone-aware (UTC), got naive {value.isoformat()}"
+            )
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise CodecError(f"datetime {value.isoformat()} is out of range in UTC") from None
+    # "YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00" (microseconds only when not zero)
+    text = value.isoformat()[:-6]
     micros = value.microsecond
-    if micros:
-        text += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
+    if micros and micros % 1000 == 0:
+        text = text[:-3]
     return text + "Z"
 
 
@@ -310,20 +314,26 @@ def _struct_encoder(cls: type) -> Encoder:
     # Fields are resolved on first use so that recursive/forward-declared types work.
     # The compiled plan is published with one atomic list append: a thread never sees
     # a half-built field list (which would silently drop fields from a payload).
-    plan: list[tuple[tuple[str, Encoder, bool], ...]] = []
+    plan: list[tuple[Callable[[Any], Any], tuple[tuple[str, Encoder, bool], ...]]] = []
 
-    def compile_plan() -> tuple[tuple[str, Encoder, bool], ...]:
+    def compile_plan() -> tuple[Callable[[Any], Any], tuple[tuple[str, Encoder, bool], ...]]:
         omitted = {f.name for f in dataclasses.fields(cls) if f.metadata.get(OMIT_IF_NONE)}
-        return tuple((name, encoder_for(tp), name in omitted) for name, tp, _, _ in _fields(cls))
+        fields = tuple((name, encoder_for(tp), name in omitted) for name, tp, _, _ in _fields(cls))
+        names = [name for name, _, _ in fields]
+        if not names:
+            return (lambda v: ()), fields
+        if len(names) == 1:
+            return (lambda v: (getattr(v, names[0]),)), fields
+        return operator.attrgetter(*names), fields
 
     def encode(value: Any) -> dict[str, Any]:
         if not isinstance(value, cls):
             raise CodecError(f"expected {cls.__name__}, got {type(value).__name__}")
         if not plan:
             plan.append(compile_plan())
+        getter, fields = plan[0]
         encoded: dict[str, Any] = {}
-        for name, enc, omit_if_none in plan[0]:
-            field_value = getattr(value, name)
+        for (name, enc, omit_if_none), field_value in zip(fields, getter(value), strict=True):
             if field_value is None and omit_if_none:
                 continue
             encoded[name] = enc(field_value)
@@ -509,55 +519,171 @@ def _tagged_decoder(root: type[Tagged], expected: type) -> Decoder:
 
 
 # ---------------------------------------------------------------------------
-# layout description (snapshot compatibility)
+# text encoders: straight to compact JSON text, no intermediate dicts
+#
+# `to_json` is on the hot path of every append (and of bulk imports), so each type
+# compiles to a function writing its JSON text directly. The output is byte-equal to
+# ``dumps(to_jsonable(tp, value))`` (tested); string escaping is the json module's own.
+
+TextEncoder = Callable[[Any], str]
+_text_encoders: dict[Any, TextEncoder] = {}
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # as dumps(ensure_ascii=False)
 
 
-def describe_type(tp: Any) -> str:
-    """A stable text describing the JSON layout of ``tp``: field names, order, types.
+def text_encoder_for(tp: Any) -> TextEncoder:
+    cached = _text_encoders.get(tp)
+    if cached is not None:
+        return cached
+    encoder = _build_text_encoder(tp)
+    _text_encoders[tp] = encoder
+    return encoder
 
-    Two types with the same description encode and decode the same way, so a change
-    to a state's shape (a field added, removed, renamed or retyped, a variant added)
-    changes the description. Snapshots store a digest of it to detect stale layouts.
-    """
-    return _describe(tp, set())
+
+def _text_decimal(value: Any) -> str:
+    return '"' + encode_decimal(value) + '"'
 
 
-def _describe(tp: Any, seen: set[Any]) -> str:
-    if tp in (Decimal, datetime, int, str, bool):
-        return str(tp.__name__)
+def _text_datetime(value: Any) -> str:
+    return '"' + encode_datetime(value) + '"'
+
+
+def _text_int(value: Any) -> str:
+    return int.__repr__(_encode_int(value))
+
+
+def _text_str(value: Any) -> str:
+    return _quote(_encode_str(value))
+
+
+def _text_bool(value: Any) -> str:
+    return "true" if _encode_bool(value) else "false"
+
+
+def _build_text_encoder(tp: Any) -> TextEncoder:
+    simple: dict[Any, TextEncoder] = {
+        Decimal: _text_decimal,
+        datetime: _text_datetime,
+        int: _text_int,
+        str: _text_str,
+        bool: _text_bool,
+    }
+    if tp in simple:
+        return simple[tp]
     if tp is Any:
-        return "Any"
+        return dumps
     inner = _optional_inner(tp)
     if inner is not None:
-        return f"Optional[{_describe(inner, seen)}]"
+        inner_enc = text_encoder_for(inner)
+        return lambda v: "null" if v is None else inner_enc(v)
     origin = typing.get_origin(tp)
-    if origin in (list, tuple, dict):
-        args = ",".join("..." if a is Ellipsis else _describe(a, seen) for a in typing.get_args(tp))
-        return f"{origin.__name__}[{args}]"
-    if not isinstance(tp, type):
-        raise TypeError(f"the codec does not support type {tp!r}")
-    if tp in seen:
-        return f"<{tp.__qualname__}>"
-    seen = seen | {tp}
-    if issubclass(tp, Enum):
-        return f"{tp.__qualname__}({','.join(repr(m.value) for m in tp)})"
-    if issubclass(tp, Tagged):
-        root = tp.__tagged_root__
-        seen = seen | {root}
-        variants = []
-        for name in sorted(root.__variants__):
-            cls = root.__variants__[name]
-            kind = "newtype" if cls.__newtype__ else "struct"
-            variants.append(f"{name}:{kind}{_describe_fields(cls, seen)}")
-        return f"{root.__qualname__}<{'|'.join(variants)}>"
-    if dataclasses.is_dataclass(tp):
-        return f"{tp.__qualname__}{_describe_fields(tp, seen)}"
+    if origin in (list, tuple):
+        item_enc = text_encoder_for(typing.get_args(tp)[0])
+        return lambda v: "[" + ",".join([item_enc(item) for item in v]) + "]"
+    if origin is dict:
+        value_enc = text_encoder_for(typing.get_args(tp)[1])
+        return lambda v: (
+            "{" + ",".join([_quote(str(k)) + ":" + value_enc(x) for k, x in v.items()]) + "}"
+        )
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return _enum_text_encoder(tp)
+    if isinstance(tp, type) and issubclass(tp, Tagged):
+        return _tagged_text_encoder(tp.__tagged_root__)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _struct_text_encoder(tp)
     raise TypeError(f"the codec does not support type {tp!r}")
 
 
-def _describe_fields(cls: type, seen: set[Any]) -> str:
-    parts = [f"{name}:{_describe(tp, seen)}" for name, tp, _, _ in _fields(cls)]
-    return "{" + ",".join(parts) + "}"
+def _enum_text_encoder(tp: type[Enum]) -> TextEncoder:
+    texts = {member: dumps(member.value) for member in tp}
+
+    def encode(value: Any) -> str:
+        if not isinstance(value, tp):
+            raise CodecError(f"expected a {tp.__name__}, got {value!r}")
+        return texts[value]
+
+    return encode
+
+
+def _struct_text_encoder(cls: type) -> TextEncoder:
+    # Compiled on first use (recursive types) into one generated function per struct,
+    # published atomically as `_struct_encoder`'s plan is.
+    compiled: list[TextEncoder] = []
+
+    def encode(value: Any) -> str:
+        if not compiled:
+            compiled.append(_generate_struct_text_encoder(cls))
+        return compiled[0](value)
+
+    return encode
+
+
+def _generate_struct_text_encoder(cls: type) -> TextEncoder:
+    """Python source for encoding ``cls``: one concatenation, no loop over fields.
+
+    Only dataclass field names (identifiers) are spliced into the source; keys and
+    encoders are passed in as variables.
+    """
+    omitted = {f.name for f in dataclasses.fields(cls) if f.metadata.get(OMIT_IF_NONE)}
+    namespace: dict[str, Any] = {"cls": cls, "CodecError": CodecError}
+    lines = [
+        "def encode(value):",
+        "    if not isinstance(value, cls):",
+        '        raise CodecError(f"expected {cls.__name__}, got {type(value).__name__}")',
+    ]
+    fields = _fields(cls)
+    if not omitted:
+        terms = []
+        for i, (name, tp, _, _) in enumerate(fields):
+            namespace[f"k{i}"] = ("," if i else "") + _quote(name) + ":"
+            namespace[f"e{i}"] = text_encoder_for(tp)
+            terms.append(f"k{i} + e{i}(value.{name})")
+        lines.append("    return '{' + " + " + ".join([*terms, "'}'"]))
+    else:
+        lines.append("    parts = []")
+        for i, (name, tp, _, _) in enumerate(fields):
+            namespace[f"k{i}"] = _quote(name) + ":"
+            namespace[f"e{i}"] = text_encoder_for(tp)
+            if name in omitted:
+                lines.append(f"    if value.{name} is not None:")
+                lines.append(f"        parts.append(k{i} + e{i}(value.{name}))")
+            else:
+                lines.append(f"    parts.append(k{i} + e{i}(value.{name}))")
+        lines.append("    return '{' + ','.join(parts) + '}'")
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from field names only
+    encoder: TextEncoder = namespace["encode"]
+    return encoder
+
+
+def _variant_text_encoder(cls: type[Tagged]) -> TextEncoder:
+    key = "{" + _quote(cls.__variant_name__) + ":"
+    fields = _fields(cls)
+    if not fields:
+        bare = _quote(cls.__variant_name__)
+        return lambda v: bare
+    if cls.__newtype__:
+        if len(fields) != 1:
+            raise TypeError(f"newtype variant {cls.__name__} must have exactly one field")
+        field_name, field_tp, _, _ = fields[0]
+        inner = text_encoder_for(field_tp)
+        return lambda v: key + inner(getattr(v, field_name)) + "}"
+    struct = _struct_text_encoder(cls)
+    return lambda v: key + struct(v) + "}"
+
+
+def _tagged_text_encoder(root: type[Tagged]) -> TextEncoder:
+    per_class: dict[type, TextEncoder] = {}
+
+    def encode(value: Any) -> str:
+        cls = type(value)
+        enc = per_class.get(cls)
+        if enc is None:
+            if not isinstance(value, root) or cls.is_root():
+                raise CodecError(f"expected a variant of {root.__name__}, got {cls.__name__}")
+            enc = _variant_text_encoder(cls)
+            per_class[cls] = enc
+        return enc(value)
+
+    return encode
 
 
 # ---------------------------------------------------------------------------
@@ -575,10 +701,25 @@ def from_jsonable(tp: type[T], raw: Any, path: str = "$") -> T:
     return result
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# The C encoder behind `_JSON`, built once (JSONEncoder.encode builds it per call).
+# No circular-reference markers: a shared markers dict is not thread-safe, and
+# encoded data is plain values.
+_C_ENCODE = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    if json.encoder.c_make_encoder is not None  # type: ignore[attr-defined]
+    else None
+)
+
+
 def dumps(data: Any) -> str:
     """Compact JSON exactly as serde_json writes it (no NaN/Infinity: not JSON)."""
     try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        if _C_ENCODE is not None and isinstance(data, dict | list):
+            return "".join(_C_ENCODE(data, 0))
+        return _JSON.encode(data)
     except (TypeError, ValueError) as exc:
         raise CodecError(f"cannot write JSON: {exc}") from None
 
@@ -591,7 +732,8 @@ def loads(text: str) -> Any:
 
 
 def to_json(tp: Any, value: Any) -> str:
-    return dumps(to_jsonable(tp, value))
+    """Compact JSON text of ``value`` of declared type ``tp`` (= dumps(to_jsonable(...)))."""
+    return text_encoder_for(tp)(value)
 
 
 def from_json(tp: type[T], text: str) -> T:

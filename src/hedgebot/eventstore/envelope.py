@@ -33,15 +33,16 @@ class StoredEvent:
 
     @classmethod
     def from_new(cls, event: NewEvent, position: int) -> StoredEvent:
+        # positional: this runs once per appended row
         return cls(
-            position=position,
-            aggregate_type=event.aggregate_type,
-            aggregate_id=event.aggregate_id,
-            sequence=event.sequence,
-            event_type=event.event_type,
-            event_version=event.event_version,
-            payload=event.payload,
-            metadata=event.metadata,
+            position,
+            event.aggregate_type,
+            event.aggregate_id,
+            event.sequence,
+            event.event_type,
+            event.event_version,
+            event.payload,
+            event.metadata,
         )
 
 

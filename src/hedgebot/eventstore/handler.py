@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -20,6 +22,7 @@ from hedgebot.eventstore.aggregate import Aggregate, DecideContext
 from hedgebot.eventstore.codec import CodecError, Tagged
 from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
 from hedgebot.eventstore.errors import ConcurrencyError, TransientStoreError
+from hedgebot.eventstore.layout import describe_type
 from hedgebot.eventstore.store import EventStore, StoreReader, StoreTransaction
 from hedgebot.eventstore.views import Projector
 
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SNAPSHOT_EVERY = 100
 DEFAULT_MAX_RETRIES = 5
+DEFAULT_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,27 @@ class CommandResult(Generic[S]):
     version: int
 
 
+@dataclass(frozen=True)
+class _Known(Generic[S]):
+    """A state known to be the fold of the aggregate's events up to ``version``."""
+
+    state: S
+    version: int
+    #: global position of the event at ``version`` (None when not known)
+    position: int | None
+
+
 class CommandHandler(Generic[S, C]):
-    """Executes commands against one aggregate type."""
+    """Executes commands against one aggregate type.
+
+    States of recently used aggregates are kept in an LRU cache (``cache_size``
+    entries; 0 disables it), so a command reads only the events appended since, not
+    the aggregate's whole stream. The cache holds only committed states and is checked
+    against the store on every use (the event at the cached version must still be
+    the one seen, at the same position), and the tail is always read, so commands by
+    other processes or handlers are never missed. States must be immutable, as
+    `evolve` returns new ones.
+    """
 
     def __init__(
         self,
@@ -59,11 +82,14 @@ class CommandHandler(Generic[S, C]):
         projector: Projector | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         if snapshot_every < 0:
             raise ValueError("snapshot_every must be >= 0 (0 disables snapshots)")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if cache_size < 0:
+            raise ValueError("cache_size must be >= 0 (0 disables the state cache)")
         if snapshot_every:
             _check_state_codec(aggregate)
         self.store = store
@@ -72,44 +98,112 @@ class CommandHandler(Generic[S, C]):
         self.projector = projector
         self.snapshot_every = snapshot_every
         self.max_retries = max_retries
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, _Known[S]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # -- loading ------------------------------------------------------------
 
     def load(self, aggregate_id: str, reader: StoreReader | None = None) -> Loaded[S]:
-        """Latest snapshot (if any and readable) + the events after it."""
-        source: StoreReader = self.store if reader is None else reader
-        agg = self.aggregate
-        state = agg.initial_state()
-        version = 0
-        snapshot = source.load_snapshot(agg.aggregate_type, aggregate_id)
-        if snapshot is not None:
-            try:
-                state = decode_snapshot_state(agg, snapshot.payload)
-                version = snapshot.last_sequence
-            except CodecError as exc:
-                # A snapshot is only a cache: an unreadable one (older state layout)
-                # falls back to a full replay.
-                log.warning(
-                    "snapshot_unreadable aggregate_type=%s aggregate_id=%s error=%s",
-                    agg.aggregate_type,
-                    aggregate_id,
-                    exc,
-                )
-                state, version = agg.initial_state(), 0
-        for row in source.load_stream(agg.aggregate_type, aggregate_id, version):
-            state = agg.evolve(state, agg.events.decode(row))
-            version = row.sequence
-        return Loaded(state, version)
+        """The current state from the store: latest snapshot + the events after it.
+
+        With ``snapshot_every=0`` snapshots are neither written nor read.
+        """
+        known = self._load_from_store(aggregate_id, self.store if reader is None else reader)
+        return Loaded(known.state, known.version)
 
     def replay(self, aggregate_id: str) -> Loaded[S]:
         """Full replay from the first event, ignoring snapshots (used to verify them)."""
+        known = self._fold(
+            aggregate_id, self.store, _Known(self.aggregate.initial_state(), 0, None), 0
+        )
+        return Loaded(known.state, known.version)
+
+    def _load_from_store(self, aggregate_id: str, source: StoreReader) -> _Known[S]:
         agg = self.aggregate
-        state = agg.initial_state()
-        version = 0
-        for row in self.store.load_stream(agg.aggregate_type, aggregate_id):
+        start = _Known(agg.initial_state(), 0, None)
+        if self.snapshot_every:
+            snapshot = source.load_snapshot(agg.aggregate_type, aggregate_id)
+            if snapshot is not None:
+                try:
+                    start = _Known(
+                        decode_snapshot_state(agg, snapshot.payload), snapshot.last_sequence, None
+                    )
+                except CodecError as exc:
+                    # A snapshot is only a cache: an unreadable one (older state layout)
+                    # falls back to a full replay.
+                    log.warning(
+                        "snapshot_unreadable aggregate_type=%s aggregate_id=%s error=%s",
+                        agg.aggregate_type,
+                        aggregate_id,
+                        exc,
+                    )
+        return self._fold(aggregate_id, source, start, start.version)
+
+    def _fold(
+        self, aggregate_id: str, source: StoreReader, start: _Known[S], after_sequence: int
+    ) -> _Known[S]:
+        agg = self.aggregate
+        state, version, position = start.state, start.version, start.position
+        for row in source.load_stream(agg.aggregate_type, aggregate_id, after_sequence):
+            if row.sequence <= version:
+                continue
             state = agg.evolve(state, agg.events.decode(row))
-            version = row.sequence
-        return Loaded(state, version)
+            version, position = row.sequence, row.position
+        return _Known(state, version, position)
+
+    def _current(self, aggregate_id: str, source: StoreReader) -> _Known[S]:
+        """The current state: the cached one plus the events after it, else from the store."""
+        known = self._cached(aggregate_id)
+        if known is None:
+            return self._load_from_store(aggregate_id, source)
+        if known.version == 0:
+            return self._fold(aggregate_id, source, known, 0)
+        # Read from the cached version itself: its event must still be there, unchanged
+        # in position, or the cache describes another history (e.g. a replaced database).
+        rows = source.load_stream(self.aggregate.aggregate_type, aggregate_id, known.version - 1)
+        head = rows[0] if rows else None
+        if (
+            head is None
+            or head.sequence != known.version
+            or (known.position is not None and head.position != known.position)
+        ):
+            log.warning(
+                "state_cache_stale aggregate_type=%s aggregate_id=%s version=%d",
+                self.aggregate.aggregate_type,
+                aggregate_id,
+                known.version,
+            )
+            self._forget(aggregate_id)
+            return self._load_from_store(aggregate_id, source)
+        agg = self.aggregate
+        state, version, position = known.state, known.version, head.position
+        for row in rows[1:]:
+            state = agg.evolve(state, agg.events.decode(row))
+            version, position = row.sequence, row.position
+        return _Known(state, version, position)
+
+    def _cached(self, aggregate_id: str) -> _Known[S] | None:
+        if not self.cache_size:
+            return None
+        with self._cache_lock:
+            known = self._cache.get(aggregate_id)
+            if known is not None:
+                self._cache.move_to_end(aggregate_id)
+            return known
+
+    def _remember(self, aggregate_id: str, known: _Known[S]) -> None:
+        if not self.cache_size:
+            return
+        with self._cache_lock:
+            self._cache[aggregate_id] = known
+            self._cache.move_to_end(aggregate_id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _forget(self, aggregate_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(aggregate_id, None)
 
     # -- executing ----------------------------------------------------------
 
@@ -119,10 +213,10 @@ class CommandHandler(Generic[S, C]):
         """Run one command in its own transaction, retrying on concurrency conflicts."""
         attempt = 0
         while True:
-            loaded = self.load(aggregate_id)
+            known = self._current(aggregate_id, self.store)
             try:
                 with self.store.transaction() as tx:
-                    return self._decide_and_append(tx, aggregate_id, command, loaded, metadata)
+                    result = self._decide_and_append(tx, aggregate_id, command, known, metadata)
             except (ConcurrencyError, TransientStoreError) as exc:
                 attempt += 1
                 if attempt > self.max_retries:
@@ -134,6 +228,11 @@ class CommandHandler(Generic[S, C]):
                     attempt,
                     type(exc).__name__,
                 )
+                continue
+            # committed: only now may the new state be remembered
+            position = result.stored[-1].position if result.stored else known.position
+            self._remember(aggregate_id, _Known(result.state, result.version, position))
+            return result
 
     def execute_in(
         self,
@@ -144,18 +243,20 @@ class CommandHandler(Generic[S, C]):
     ) -> CommandResult[S]:
         """Run a command inside a caller's transaction (e.g. with a manager checkpoint).
 
-        The state is loaded inside the transaction; a conflict propagates to the caller,
-        whose whole unit of work is then rolled back and may be retried.
+        The state is read inside the transaction (so it includes the transaction's own
+        earlier events); a conflict propagates to the caller, whose whole unit of work
+        is then rolled back and may be retried. Nothing is cached: the caller's
+        transaction may still roll back.
         """
-        loaded = self.load(aggregate_id, tx)
-        return self._decide_and_append(tx, aggregate_id, command, loaded, metadata)
+        known = self._current(aggregate_id, tx)
+        return self._decide_and_append(tx, aggregate_id, command, known, metadata)
 
     def _decide_and_append(
         self,
         tx: StoreTransaction,
         aggregate_id: str,
         command: C,
-        loaded: Loaded[S],
+        loaded: _Known[S],
         metadata: Mapping[str, str] | None,
     ) -> CommandResult[S]:
         agg = self.aggregate
@@ -192,7 +293,7 @@ class CommandHandler(Generic[S, C]):
 def state_layout(aggregate: Aggregate[Any, Any]) -> str:
     """Tag of the state's layout stored with each snapshot.
 
-    A digest of the state type's field structure (`codec.describe_type`) plus the
+    A digest of the state type's field structure (`layout.describe_type`) plus the
     aggregate's ``snapshot_version``: a snapshot written under another layout (a
     field added, removed or retyped, or a version bumped because a field's meaning
     changed) is ignored and the aggregate is replayed from its events instead of
@@ -200,7 +301,7 @@ def state_layout(aggregate: Aggregate[Any, Any]) -> str:
     """
     cached = _layouts.get(aggregate.state_type)
     if cached is None:
-        description = codec.describe_type(aggregate.state_type)
+        description = describe_type(aggregate.state_type)
         cached = hashlib.sha256(description.encode()).hexdigest()[:16]
         _layouts[aggregate.state_type] = cached
     return f"{aggregate.snapshot_version}:{cached}"
@@ -257,15 +358,19 @@ def encode_events(
     The handler uses it for decided events; bulk writers (the legacy import) use it
     to append many aggregates' rows in one statement.
     """
+    aggregate_type = aggregate.aggregate_type
+    registry = aggregate.events
+    version = registry.version
+    event_type, encode = registry.event_type, registry.encode
     return [
         NewEvent(
-            aggregate_type=aggregate.aggregate_type,
-            aggregate_id=aggregate_id,
-            sequence=first_sequence + i,
-            event_type=aggregate.events.event_type(event),
-            event_version=aggregate.events.version,
-            payload=aggregate.events.encode(event),
-            metadata=metadata,
+            aggregate_type,
+            aggregate_id,
+            first_sequence + i,
+            event_type(event),
+            version,
+            encode(event),
+            metadata,
         )
         for i, event in enumerate(events)
     ]

@@ -10,6 +10,7 @@ serialised.
 from __future__ import annotations
 
 import logging
+import operator
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -107,6 +108,16 @@ _LOAD_STREAM = (
 _READ_ALL = (
     f"SELECT {_EVENT_COLUMNS} FROM events "  # noqa: S608 - constant column list
     "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+)
+#: a NewEvent's values in `_INSERT_EVENT` order (one C call per row)
+_event_columns = operator.attrgetter(
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "event_type",
+    "event_version",
+    "payload",
+    "metadata",
 )
 _INSERT_EVENT = (
     "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, "
@@ -222,23 +233,11 @@ class _SqliteTransaction(_SqliteReader):
         # The transaction holds the write lock (BEGIN IMMEDIATE) and the table has no
         # AUTOINCREMENT, so new rowids are max(rowid)+1, +2, …: the positions are known
         # without reading the rows back.
+        if len(events) == 1:
+            return [self._append_one(events[0])]
         base = self.last_position()
         try:
-            self._conn.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        e.aggregate_type,
-                        e.aggregate_id,
-                        e.sequence,
-                        e.event_type,
-                        e.event_version,
-                        e.payload,
-                        e.metadata,
-                    )
-                    for e in events
-                ],
-            )
+            self._conn.executemany(_INSERT_EVENT, map(_event_columns, events))
         except sqlite3.Error as exc:
             inserted = self._undo_partial_append(base)
             if isinstance(exc, sqlite3.IntegrityError) and _DUPLICATE in str(exc):
@@ -249,6 +248,18 @@ class _SqliteTransaction(_SqliteReader):
                 ) from None
             raise _translate(exc, "append") from exc
         return [StoredEvent.from_new(e, base + i + 1) for i, e in enumerate(events)]
+
+    def _append_one(self, e: NewEvent) -> StoredEvent:
+        """One row (the usual command): its position is the cursor's ``lastrowid``."""
+        try:
+            cursor = self._conn.execute(_INSERT_EVENT, _event_columns(e))
+        except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.IntegrityError) and _DUPLICATE in str(exc):
+                raise ConcurrencyError(e.aggregate_type, e.aggregate_id, e.sequence) from None
+            raise _translate(exc, "append") from exc
+        position = cursor.lastrowid
+        assert position is not None
+        return StoredEvent.from_new(e, position)
 
     def _undo_partial_append(self, base: int) -> int | None:
         """Remove the rows a failed ``executemany`` inserted before it stopped.
