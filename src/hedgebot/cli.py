@@ -117,6 +117,31 @@ def demo(
     run_demo(fills=fills, console=console)
 
 
+@app.command()
+def pnl(
+    database_url: DatabaseUrlOption,
+    symbol: Annotated[
+        str | None, typer.Option(help="Only this base symbol (e.g. AAPL), with its trades.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="From this time: ISO date or time (UTC), or 30m / 12h / 7d / 2w ago."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Realised PnL per base symbol: FIFO lots across onchain and broker fills."""
+    from hedgebot.clock import SystemClock
+    from hedgebot.metrics_pnl.report import parse_since, run_pnl_report
+
+    try:
+        start = None if since is None else parse_since(since, SystemClock().now())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    run_pnl_report(
+        database_url, symbol=symbol, since=start, json_output=json_output, console=console
+    )
+
+
 def main() -> None:
     """Console-script entry point: one readable line on error, traceback only with --debug."""
     try:

@@ -52,10 +52,13 @@ class ViewRows:
         return self._load(view_id)[0]
 
     def put(self, view_id: str, payload: Any, version: int | None = None) -> None:
-        """Write a row; ``version`` defaults to one more than the current one."""
-        current_version, _ = self._load(view_id)
-        new_version = current_version + 1 if version is None else version
-        self._loaded[view_id] = (new_version, payload)
+        """Write a row; ``version`` defaults to one more than the current one.
+
+        With an explicit ``version`` the current row is not read (no query per write).
+        """
+        if version is None:
+            version = self._load(view_id)[0] + 1
+        self._loaded[view_id] = (version, payload)
         self._dirty[view_id] = payload
 
     def delete(self, view_id: str) -> None:
@@ -115,6 +118,15 @@ class View(ABC):
     def apply(self, rows: Mapping[str, ViewRows], event: StoredEvent, decoded: Any) -> None:
         """Fold one event into the rows (``rows[table]`` for each of `tables`)."""
 
+    def finish(self, rows: Mapping[str, ViewRows]) -> None:
+        """Called once after the `apply` calls of one batch, before its rows are written.
+
+        A view that defers work to the end of a batch (the PnL view sorts the batch's
+        trades per symbol, so a history arriving out of order is rebooked once per batch,
+        not once per trade) does it here. The default does nothing.
+        """
+        return
+
 
 class Projector:
     """Applies a set of views to committed events, inside the caller's transaction."""
@@ -173,6 +185,7 @@ class Projector:
                         f"{event.aggregate_type} {event.aggregate_id!r} "
                         f"sequence {event.sequence}: {exc}"
                     ) from exc
+            _finish(view, rows, len(events))
             for table_rows in rows.values():
                 table_rows.flush(tx)
 
@@ -204,6 +217,16 @@ class Projector:
                         ) from exc
                 count += len(batch)
                 after = batch[-1].position
+            _finish(view, rows, count)
             for table_rows in rows.values():
                 table_rows.flush(tx)
         return count
+
+
+def _finish(view: View, rows: Mapping[str, ViewRows], events: int) -> None:
+    try:
+        view.finish(rows)
+    except Exception as exc:
+        raise ProjectionError(
+            f"view {view.table} failed finishing a batch of {events} events: {exc}"
+        ) from exc

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Context, Decimal, localcontext
+from decimal import Context, Decimal
 from enum import Enum
 
 from hedgebot.domain import Direction
@@ -66,27 +66,43 @@ class Venue(Enum):
         return 0 if self is Venue.ONCHAIN else 1
 
 
+_UNIT = Decimal(1)
+
+
 def canonical(value: Decimal) -> Decimal:
-    """The normalised form of a value: no trailing zeros, no negative zero."""
-    if value.is_zero():
+    """The normalised form of a value: no trailing zeros, no exponent, no negative zero.
+
+    ``Decimal("80.00")`` → ``Decimal("80")``, ``Decimal("1E+1")`` → ``Decimal("10")``.
+    """
+    if not value:
         return ZERO
-    return value.normalize(PNL_CONTEXT)
+    normal = value.normalize(PNL_CONTEXT)
+    if normal == normal.to_integral_value():
+        return normal.quantize(_UNIT, context=PNL_CONTEXT)
+    return normal
+
+
+def plain(value: Decimal) -> str:
+    """Plain-notation text of a value already in `canonical` form."""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
 
 
 def decimal_text(value: Decimal) -> str:
     """Plain-notation text of the normalised value (``"100"``, ``"0.5"``, ``"-30"``)."""
-    return format(canonical(value), "f")
+    return plain(canonical(value))
+
+
+#: length of a `time_key`: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
+TIME_KEY_LENGTH = 27
 
 
 def time_key(moment: datetime) -> str:
     """Fixed-width UTC text that sorts like the instant (``2025-01-02T03:04:05.000006Z``)."""
     if moment.tzinfo is None:
         raise InvalidTrade(f"trade time must be timezone-aware (UTC), got {moment.isoformat()}")
-    moment = moment.astimezone(UTC)
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}Z"
-    )
+    # isoformat always writes a 4-digit year and, with this timespec, 6 fraction digits
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def legacy_timestamp(moment: datetime) -> str:
@@ -115,12 +131,10 @@ class Trade:
     quantity: Decimal
     price: Decimal
     traded_at: datetime
+    #: the total PnL order as sortable text; it starts with `time_key` of ``traded_at``
     order_key: str
-
-    @property
-    def view_id(self) -> str:
-        """``ONCHAIN:<tx_hash:log_index>`` or ``OFFCHAIN:<execution id>``."""
-        return f"{self.venue.value}:{self.trade_id}"
+    #: ``ONCHAIN:<tx_hash:log_index>`` or ``OFFCHAIN:<execution id>``
+    view_id: str
 
     @property
     def signed_quantity(self) -> Decimal:
@@ -156,6 +170,7 @@ class Trade:
             price=canonical(_positive("price", price, trade_id)),
             traded_at=traded_at.astimezone(UTC),
             order_key=order_key,
+            view_id=f"ONCHAIN:{trade_id}",
         )
 
     @classmethod
@@ -186,6 +201,7 @@ class Trade:
             price=canonical(price),
             traded_at=traded_at.astimezone(UTC),
             order_key=order_key,
+            view_id=f"OFFCHAIN:{trade_id}",
         )
 
 
@@ -215,48 +231,59 @@ class FifoBook:
 
     def apply(self, direction: Direction, quantity: Decimal, price: Decimal) -> Booking:
         """Book one trade (quantity and price already validated positive)."""
+        return self._book(direction is Direction.BUY, canonical(quantity), canonical(price))
+
+    def apply_trade(self, trade: Trade) -> Booking:
+        """Book a `Trade` (its quantity and price are validated and canonical already)."""
+        return self._book(trade.direction is Direction.BUY, trade.quantity, trade.price)
+
+    def _book(self, buying: bool, quantity: Decimal, price: Decimal) -> Booking:
+        """Arithmetic goes through `PNL_CONTEXT` explicitly (``copy_abs``/``copy_negate``
+        never round), which is exact and cheaper than entering a local context per trade.
+        """
+        ctx = PNL_CONTEXT
         lots = self.lots
-        buying = direction is Direction.BUY
-        price_text = decimal_text(price)
+        price_text = plain(price)
         consumed: list[tuple[Decimal, Decimal]] = []
         realized: Decimal | None = None
         opened: Decimal | None = None
-        with localcontext(PNL_CONTEXT):
-            remaining = quantity
-            if lots and lots[0][0].startswith("-") == buying:
-                realized = ZERO
-                while remaining > 0 and lots:
-                    lot_quantity = Decimal(lots[0][0])
-                    lot_price = Decimal(lots[0][1])
-                    size = abs(lot_quantity)
-                    taken = remaining if remaining < size else size
-                    if lot_quantity > 0:
-                        realized += (price - lot_price) * taken
-                        consumed.append((taken, lot_price))
-                        left = lot_quantity - taken
-                    else:
-                        realized += (lot_price - price) * taken
-                        consumed.append((-taken, lot_price))
-                        left = lot_quantity + taken
-                    remaining -= taken
-                    if left.is_zero():
-                        lots.pop(0)
-                    else:
-                        lots[0] = [decimal_text(left), lots[0][1]]
-                realized = canonical(realized)
-                self.cumulative_pnl = canonical(self.cumulative_pnl + realized)
-            if remaining > 0:
-                opened = canonical(remaining if buying else -remaining)
-                if lots and lots[-1][1] == price_text:
-                    lots[-1] = [decimal_text(Decimal(lots[-1][0]) + opened), price_text]
+        remaining = quantity
+        if lots and lots[0][0].startswith("-") == buying:
+            total = ZERO
+            while remaining > 0 and lots:
+                lot_quantity = Decimal(lots[0][0])
+                lot_price = Decimal(lots[0][1])
+                size = lot_quantity.copy_abs()
+                taken = remaining if remaining < size else size
+                if lot_quantity > 0:
+                    total = ctx.add(total, ctx.multiply(ctx.subtract(price, lot_price), taken))
+                    consumed.append((taken, lot_price))
+                    left = ctx.subtract(lot_quantity, taken)
                 else:
-                    lots.append([decimal_text(opened), price_text])
-            self.net_position = canonical(self.net_position + (quantity if buying else -quantity))
+                    total = ctx.add(total, ctx.multiply(ctx.subtract(lot_price, price), taken))
+                    consumed.append((taken.copy_negate(), lot_price))
+                    left = ctx.add(lot_quantity, taken)
+                remaining = canonical(ctx.subtract(remaining, taken))
+                if not left:
+                    lots.pop(0)
+                else:
+                    lots[0] = [plain(canonical(left)), lots[0][1]]
+            realized = canonical(total)
+            self.cumulative_pnl = canonical(ctx.add(self.cumulative_pnl, realized))
+        if remaining > 0:
+            opened = remaining if buying else remaining.copy_negate()
+            if lots and lots[-1][1] == price_text:
+                merged = canonical(ctx.add(Decimal(lots[-1][0]), opened))
+                lots[-1] = [plain(merged), price_text]
+            else:
+                lots.append([plain(opened), price_text])
+        signed = quantity if buying else quantity.copy_negate()
+        self.net_position = canonical(ctx.add(self.net_position, signed))
         return Booking(
             realized_pnl=realized,
             cumulative_pnl=self.cumulative_pnl,
             net_position_after=self.net_position,
-            consumed=tuple((canonical(q), canonical(p)) for q, p in consumed),
+            consumed=tuple(consumed),
             opened=opened,
         )
 
@@ -266,39 +293,45 @@ class FifoBook:
         Used to rewind a symbol to the point where a late trade belongs, walking back
         from the newest trade, instead of replaying the symbol from its first trade.
         """
+        ctx = PNL_CONTEXT
         lots = self.lots
-        with localcontext(PNL_CONTEXT):
-            if booking.opened is not None:
-                if not lots:
-                    raise ValueError("cannot undo: the book has no lot to take the opening from")
-                back = Decimal(lots[-1][0]) - booking.opened
-                if back.is_zero():
-                    lots.pop()
-                else:
-                    lots[-1] = [decimal_text(back), lots[-1][1]]
-            for lot_quantity, lot_price in reversed(booking.consumed):
-                price_text = decimal_text(lot_price)
-                if lots and lots[0][1] == price_text:
-                    lots[0] = [decimal_text(Decimal(lots[0][0]) + lot_quantity), price_text]
-                else:
-                    lots.insert(0, [decimal_text(lot_quantity), price_text])
-            signed = quantity if direction is Direction.BUY else -quantity
-            self.net_position = canonical(self.net_position - signed)
-            if booking.realized_pnl is not None:
-                self.cumulative_pnl = canonical(self.cumulative_pnl - booking.realized_pnl)
+        if booking.opened is not None:
+            if not lots:
+                raise ValueError("cannot undo: the book has no lot to take the opening from")
+            back = canonical(ctx.subtract(Decimal(lots[-1][0]), booking.opened))
+            if not back:
+                lots.pop()
+            else:
+                lots[-1] = [plain(back), lots[-1][1]]
+        for lot_quantity, lot_price in reversed(booking.consumed):
+            price_text = plain(lot_price)
+            if lots and lots[0][1] == price_text:
+                restored = canonical(ctx.add(Decimal(lots[0][0]), lot_quantity))
+                lots[0] = [plain(restored), price_text]
+            else:
+                lots.insert(0, [plain(lot_quantity), price_text])
+        quantity = canonical(quantity)
+        signed = quantity if direction is Direction.BUY else quantity.copy_negate()
+        self.net_position = canonical(ctx.subtract(self.net_position, signed))
+        if booking.realized_pnl is not None:
+            self.cumulative_pnl = canonical(ctx.subtract(self.cumulative_pnl, booking.realized_pnl))
 
     def open_quantity(self) -> Decimal:
         """Σ signed lot quantities (equals ``net_position``)."""
-        with localcontext(PNL_CONTEXT):
-            return canonical(sum((Decimal(q) for q, _ in self.lots), ZERO))
+        total = ZERO
+        for quantity, _ in self.lots:
+            total = PNL_CONTEXT.add(total, Decimal(quantity))
+        return canonical(total)
 
     def mark_to_market(self, price: Decimal) -> Decimal:
         """Unrealised PnL of the open lots at ``price``."""
-        with localcontext(PNL_CONTEXT):
-            total = ZERO
-            for quantity, cost in self.lots:
-                total += (price - Decimal(cost)) * Decimal(quantity)
-            return canonical(total)
+        ctx = PNL_CONTEXT
+        total = ZERO
+        for quantity, cost in self.lots:
+            total = ctx.add(
+                total, ctx.multiply(ctx.subtract(price, Decimal(cost)), Decimal(quantity))
+            )
+        return canonical(total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +371,7 @@ def compute_pnl(trades: Iterable[Trade]) -> list[PnlRow]:
     rows: list[PnlRow] = []
     for trade in sort_trades(trades):
         book = books.setdefault(trade.symbol, FifoBook())
-        rows.append(PnlRow(trade, book.apply(trade.direction, trade.quantity, trade.price)))
+        rows.append(PnlRow(trade, book.apply_trade(trade)))
     return rows
 
 
@@ -346,7 +379,5 @@ def final_books(trades: Sequence[Trade]) -> dict[str, FifoBook]:
     """The book of every symbol after all ``trades`` (for reports and invariants)."""
     books: dict[str, FifoBook] = {}
     for trade in sort_trades(trades):
-        books.setdefault(trade.symbol, FifoBook()).apply(
-            trade.direction, trade.quantity, trade.price
-        )
+        books.setdefault(trade.symbol, FifoBook()).apply_trade(trade)
     return books

@@ -4,6 +4,9 @@
 with the legacy value formats (SPEC §5), so a dashboard query keeps working with only
 the table name changed. ``sort_key`` is extra: the exact PnL order (time to the
 microsecond, venue, id), for "latest row per symbol" without second-resolution ties.
+It is deliberately not indexed: an index on (symbol, sort_key) doubled the cost of
+writing a row (random inserts of long keys), and the (symbol, timestamp) index already
+narrows every per-symbol query to that symbol's rows.
 ``metrics_pnl_state`` is the view's per-symbol bookkeeping (open lots, totals, newest
 row), one row per base symbol.
 
@@ -82,8 +85,6 @@ _INDEXES = [
     "CREATE INDEX IF NOT EXISTS idx_metrics_pnl_view_symbol_timestamp "
     "ON metrics_pnl_view(symbol, timestamp)",
     "CREATE INDEX IF NOT EXISTS idx_metrics_pnl_view_timestamp ON metrics_pnl_view(timestamp)",
-    "CREATE INDEX IF NOT EXISTS idx_metrics_pnl_view_symbol_sort_key "
-    "ON metrics_pnl_view(symbol, sort_key)",
 ]
 
 
