@@ -9,6 +9,8 @@ Figures:
 * commands/s: one-event commands (the example ledger's ``Move``), each through the
   `CommandHandler` in its own transaction with one view (``ledger_view``), spread over
   100 aggregates, snapshots every 100 events; with p50/p99 latency per command;
+* the same commands grouped 100 per transaction with `execute_in` (how managers
+  that process a batch of fills commit): one commit, one fsync, per group;
 * batched append: 100,000 events of one aggregate encoded and appended in one
   transaction;
 * load: that 100,000-event aggregate loaded through the handler, with a snapshot
@@ -71,6 +73,7 @@ from hedgebot.eventstore.store import EventStore  # noqa: E402
 T0 = datetime(2025, 1, 2, 14, 30, tzinfo=UTC)
 AGGREGATES = 100
 SNAPSHOT_EVERY = 100
+GROUP = 100
 
 
 @dataclass
@@ -78,6 +81,7 @@ class Run:
     commands_per_s: float
     p50_ms: float
     p99_ms: float
+    grouped_commands_per_s: float
     batch_events_per_s: float
     load_snapshot_ms: float
     load_replay_ms: float
@@ -194,6 +198,28 @@ def bench_commands(store: EventStore, prefix: str, commands: int) -> tuple[float
     return commands / elapsed, p50, p99
 
 
+def bench_grouped_commands(store: EventStore, prefix: str, commands: int) -> float:
+    """The same commands, ``GROUP`` per transaction via `execute_in` (as managers do)."""
+    handler = CommandHandler(
+        store,
+        LEDGER,
+        clock=ManualClock(T0),
+        projector=Projector([LedgerView()], [LEDGER_EVENTS]),
+        snapshot_every=SNAPSHOT_EVERY,
+    )
+    ids = [f"{prefix}-grouped-{i}" for i in range(AGGREGATES)]
+    with store.transaction() as tx:
+        for aggregate_id in ids:
+            handler.execute_in(tx, aggregate_id, Open(aggregate_id))
+    started = time.perf_counter()
+    for first in range(0, commands, GROUP):
+        with store.transaction() as tx:
+            for n in range(first, min(first + GROUP, commands)):
+                direction = Direction.BUY if n % 3 else Direction.SELL
+                handler.execute_in(tx, ids[n % AGGREGATES], Move(Decimal("1.25"), direction))
+    return commands / (time.perf_counter() - started)
+
+
 def history(events: int) -> list[Any]:
     first = Opened("bulk", Unlimited(), T0)
     moves = [
@@ -258,10 +284,11 @@ def run_once(
     prefix = f"r{run}-{time.time_ns()}"
     with backend.store(run) as store:
         per_s, p50, p99 = bench_commands(store, prefix, commands)
+        grouped = bench_grouped_commands(store, prefix, commands)
         bulk_id = f"{prefix}-bulk"
         batch = bench_batch(store, bulk_id, events)
         snap, replay = bench_loads(store, bulk_id, events, load_repeats)
-    return Run(per_s, p50, p99, batch, snap, replay)
+    return Run(per_s, p50, p99, grouped, batch, snap, replay)
 
 
 # ---------------------------------------------------------------------------
@@ -286,6 +313,12 @@ def report(label: str, runs: list[Run], commands: int, events: int) -> None:
     )
     line("  command latency p50", [r.p50_ms for r in runs], "ms", ".3f")
     line("  command latency p99", [r.p99_ms for r in runs], "ms", ".3f")
+    line(
+        f"commands/s, {GROUP} commands per transaction (execute_in)",
+        [r.grouped_commands_per_s for r in runs],
+        "cmd/s",
+        ",.0f",
+    )
     line(
         f"batched append, {events:,} events in one tx (encode + append)",
         [r.batch_events_per_s for r in runs],

@@ -635,6 +635,20 @@ def test_a_rolled_back_execute_in_leaves_no_trace_in_later_commands(
     assert (result.version, result.state.balance, result.state.moves) == (2, Decimal(1), 1)
 
 
+def test_a_rolled_back_state_is_not_trusted_when_another_event_takes_its_place(
+    ledger_store: EventStore, second_store: EventStore
+) -> None:
+    ours = handler_for(ledger_store)
+    ours.execute("a", Open("alice"))
+    aborted(
+        ledger_store, lambda tx: ours.execute_in(tx, "a", Move(Decimal(5), Direction.BUY)) and None
+    )
+    # another writer's event takes sequence 2 (and, after the rollback, the same position)
+    handler_for(second_store).execute("a", Move(Decimal(1), Direction.BUY))
+    result = ours.execute("a", Move(Decimal(10), Direction.BUY))
+    assert (result.version, result.state.balance) == (3, Decimal(11))
+
+
 def test_a_handler_sees_commands_committed_by_others_since_its_last_one(
     ledger_store: EventStore, second_store: EventStore
 ) -> None:

@@ -57,8 +57,18 @@ class _Known(Generic[S]):
 
     state: S
     version: int
-    #: global position of the event at ``version`` (None when not known)
-    position: int | None
+    #: (position, event_version, payload) of the event at ``version``; None if unknown
+    mark: tuple[int, str, str] | None
+
+
+def _mark(row: StoredEvent) -> tuple[int, str, str]:
+    """What identifies the stored event a state was folded up to.
+
+    Position alone is not enough: a rolled-back append gives its position back, and a
+    different event may later take it. The same position, version and payload is the
+    same event, so the state folded from it is the same.
+    """
+    return (row.position, row.event_version, row.payload)
 
 
 class CommandHandler(Generic[S, C]):
@@ -66,11 +76,13 @@ class CommandHandler(Generic[S, C]):
 
     States of recently used aggregates are kept in an LRU cache (``cache_size``
     entries; 0 disables it), so a command reads only the events appended since, not
-    the aggregate's whole stream. The cache holds only committed states and is checked
-    against the store on every use (the event at the cached version must still be
-    the one seen, at the same position), and the tail is always read, so commands by
-    other processes or handlers are never missed. States must be immutable, as
-    `evolve` returns new ones.
+    the aggregate's whole stream. Every use checks the cache against the store: the
+    event at the cached version must still be the very event the state was folded up
+    to (same position, version and payload), else the entry is dropped and the state
+    reloaded; and the events after it are always read. So commands by other processes
+    or handlers are never missed, and a state from a transaction that rolled back is
+    never trusted (its event is gone). States must be immutable, as `evolve` returns
+    new ones.
     """
 
     def __init__(
@@ -144,13 +156,13 @@ class CommandHandler(Generic[S, C]):
         self, aggregate_id: str, source: StoreReader, start: _Known[S], after_sequence: int
     ) -> _Known[S]:
         agg = self.aggregate
-        state, version, position = start.state, start.version, start.position
+        state, version, mark = start.state, start.version, start.mark
         for row in source.load_stream(agg.aggregate_type, aggregate_id, after_sequence):
             if row.sequence <= version:
                 continue
             state = agg.evolve(state, agg.events.decode(row))
-            version, position = row.sequence, row.position
-        return _Known(state, version, position)
+            version, mark = row.sequence, _mark(row)
+        return _Known(state, version, mark)
 
     def _current(self, aggregate_id: str, source: StoreReader) -> _Known[S]:
         """The current state: the cached one plus the events after it, else from the store."""
@@ -159,14 +171,15 @@ class CommandHandler(Generic[S, C]):
             return self._load_from_store(aggregate_id, source)
         if known.version == 0:
             return self._fold(aggregate_id, source, known, 0)
-        # Read from the cached version itself: its event must still be there, unchanged
-        # in position, or the cache describes another history (e.g. a replaced database).
+        # Read from the cached version itself: its event must still be the one the state
+        # was folded up to, or the cache describes another history (a rolled-back
+        # transaction, a replaced database).
         rows = source.load_stream(self.aggregate.aggregate_type, aggregate_id, known.version - 1)
         head = rows[0] if rows else None
         if (
             head is None
             or head.sequence != known.version
-            or (known.position is not None and head.position != known.position)
+            or (known.mark is not None and _mark(head) != known.mark)
         ):
             log.warning(
                 "state_cache_stale aggregate_type=%s aggregate_id=%s version=%d",
@@ -177,11 +190,11 @@ class CommandHandler(Generic[S, C]):
             self._forget(aggregate_id)
             return self._load_from_store(aggregate_id, source)
         agg = self.aggregate
-        state, version, position = known.state, known.version, head.position
+        state, version, mark = known.state, known.version, _mark(head)
         for row in rows[1:]:
             state = agg.evolve(state, agg.events.decode(row))
-            version, position = row.sequence, row.position
-        return _Known(state, version, position)
+            version, mark = row.sequence, _mark(row)
+        return _Known(state, version, mark)
 
     def _cached(self, aggregate_id: str) -> _Known[S] | None:
         if not self.cache_size:
@@ -229,9 +242,7 @@ class CommandHandler(Generic[S, C]):
                     type(exc).__name__,
                 )
                 continue
-            # committed: only now may the new state be remembered
-            position = result.stored[-1].position if result.stored else known.position
-            self._remember(aggregate_id, _Known(result.state, result.version, position))
+            self._remember(aggregate_id, _known_after(result, known))
             return result
 
     def execute_in(
@@ -245,11 +256,13 @@ class CommandHandler(Generic[S, C]):
 
         The state is read inside the transaction (so it includes the transaction's own
         earlier events); a conflict propagates to the caller, whose whole unit of work
-        is then rolled back and may be retried. Nothing is cached: the caller's
-        transaction may still roll back.
+        is then rolled back and may be retried. The new state is cached even though the
+        caller may still roll back: the next use finds its event gone and reloads.
         """
         known = self._current(aggregate_id, tx)
-        return self._decide_and_append(tx, aggregate_id, command, known, metadata)
+        result = self._decide_and_append(tx, aggregate_id, command, known, metadata)
+        self._remember(aggregate_id, _known_after(result, known))
+        return result
 
     def _decide_and_append(
         self,
@@ -288,6 +301,11 @@ class CommandHandler(Generic[S, C]):
         if self.projector is not None:
             self.projector.apply(tx, stored, events)
         return CommandResult(aggregate_id, events, stored, state, version)
+
+
+def _known_after(result: CommandResult[S], before: _Known[S]) -> _Known[S]:
+    mark = _mark(result.stored[-1]) if result.stored else before.mark
+    return _Known(result.state, result.version, mark)
 
 
 def state_layout(aggregate: Aggregate[Any, Any]) -> str:
