@@ -34,7 +34,7 @@ from rich.console import Console
 from hedgebot.eventstore import schema
 from hedgebot.migration.progress import PlainProgress
 from hedgebot.migration.prompts import Prompter
-from hedgebot.migration.runner import Mode, Options, run_migration
+from hedgebot.migration.runner import Mode, Options, Outcome, run_migration
 
 DDL = sorted((Path(__file__).parents[1] / "tests" / "migration" / "legacy_ddl").glob("*.sql"))
 START = 1_759_300_000  # 2025-10-01, Unix seconds
@@ -137,16 +137,23 @@ def build_legacy(path: Path, trades: int, positions: int, orders: int, seed: int
     conn.close()
 
 
+PHASES: list[dict[str, float]] = []
+
+
 def run_import(path: Path) -> float:
-    console = Console(file=io.StringIO(), width=120)
+    output = io.StringIO()
+    console = Console(file=output, width=120)
     progress = PlainProgress(write=lambda _line: None)
     prompter = Prompter(write=lambda _text: None, force=True)
     options = Options(mode=Mode.RUN, database_url=f"sqlite:{path}", force=True)
+    outcomes: list[Outcome] = []
     started = time.perf_counter()
-    code = run_migration(options, console, progress, prompter)
+    cpu = time.process_time()
+    code = run_migration(options, console, progress, prompter, on_outcome=outcomes.append)
     elapsed = time.perf_counter() - started
     if code != 0:
-        raise SystemExit(f"import failed (exit {code}):\n{console.file.getvalue()}")  # type: ignore[attr-defined]
+        raise SystemExit(f"import failed (exit {code}):\n{output.getvalue()}")
+    PHASES.append({**outcomes[0].timings, "cpu": time.process_time() - cpu, "wall": elapsed})
     return elapsed
 
 
@@ -289,6 +296,13 @@ def main() -> None:
         f"{args.orders:,} orders, 1 token row"
     )
     print(f"import end to end (median of {args.runs}): {imported:.2f} s")
+    median_run = sorted(PHASES, key=lambda p: p["wall"])[len(PHASES) // 2]
+    phases = ", ".join(
+        f"{name} {median_run[name]:.2f} s"
+        for name in ("read", "plan", "schema", "write", "verify", "cpu")
+        if name in median_run
+    )
+    print(f"  phases of the median run: {phases}")
     print(
         f"floor: INSERT … SELECT of {floor_rows[0]:,} event and view rows "
         f"(median of {args.runs}): {floor:.2f} s"

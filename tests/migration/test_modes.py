@@ -394,3 +394,29 @@ def test_an_older_legacy_layout_imports_and_verifies(
     ]
     verify = migrate("verify-only", "--database-url", url(path))
     assert verify.exit_code == 0, verify.output
+
+
+def test_tokens_from_a_later_login_are_kept_and_the_legacy_ones_not_imported_over_them(
+    desk_db: Path, migrate: Migrate
+) -> None:
+    assert migrate("run", "--force", "--database-url", url(desk_db)).exit_code == 0
+    newer = json.dumps(
+        {
+            "TokensStored": {
+                "access_token": "0x" + "11" * 40,
+                "access_token_fetched_at": "2025-12-10T08:00:00Z",
+                "refresh_token": "0x" + "22" * 40,
+                "refresh_token_fetched_at": "2025-12-10T08:00:00Z",
+            }
+        },
+        separators=(",", ":"),
+    )
+    conn = sqlite3.connect(desk_db)
+    conn.execute("UPDATE events SET payload = ? WHERE aggregate_type = 'SchwabAuth'", (newer,))
+    conn.commit()
+    conn.close()
+    result = migrate("run", "--force", "--database-url", url(desk_db))
+    assert result.exit_code == 0, result.output
+    assert "legacy tokens are not imported over them" in result.output
+    payloads = [r[5] for r in event_rows(desk_db) if r[0] == "SchwabAuth"]
+    assert payloads == [newer]

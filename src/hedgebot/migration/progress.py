@@ -115,7 +115,8 @@ class PlainProgress:
         if task.done >= task.total:
             return  # `finish` reports the end
         now = self.clock()
-        decile = 10 * task.done // task.total if task.total else 0
+        # tenths only for tasks big enough for them to matter
+        decile = 10 * task.done // task.total if task.total >= 100 else 0
         if now - task.last_report >= self.interval or decile > task.last_decile:
             task.last_report = now
             task.last_decile = decile

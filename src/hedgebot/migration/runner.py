@@ -17,9 +17,10 @@ from __future__ import annotations
 import enum
 import logging
 import sqlite3
-from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -86,6 +87,16 @@ class Outcome:
     imported: dict[str, int] | None = None
     written: dict[str, int] | None = None
     verification: VerificationReport | None = None
+    #: wall-clock seconds per phase (read, plan, schema, write, verify)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
 
 
 class Migration:
@@ -111,11 +122,13 @@ class Migration:
         try:
             self._run()
         except MigrationError as exc:
-            self.console.print(f"error: {exc}", markup=False, highlight=False)
+            self.console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             log.info("migrate_to_events_failed mode=%s error=%s", self.options.mode.value, exc)
             return exc.exit_code
         except EventStoreError as exc:
-            self.console.print(f"error: event store: {exc}", markup=False, highlight=False)
+            self.console.print(
+                f"error: event store: {exc}", markup=False, highlight=False, soft_wrap=True
+            )
             return 1
         finally:
             self.progress.close()
@@ -136,10 +149,15 @@ class Migration:
                 f"({layout.describe()}); event store {self._describe(target, path)}",
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
-            data = MIGRATION_RETRY.call_sync(read_legacy, legacy_conn, layout, self.progress, reals)
+            with self.outcome.timed("read"):
+                data = MIGRATION_RETRY.call_sync(
+                    read_legacy, legacy_conn, layout, self.progress, reals
+                )
             self.outcome.data = data
-            planned = mapping.plan(data, self.clock.now())
+            with self.outcome.timed("plan"):
+                planned = mapping.plan(data, self.clock.now())
             self.outcome.planned = planned_count(planned)
             if options.mode is Mode.RUN:
                 legacy_conn.close()
@@ -214,8 +232,13 @@ class Migration:
         classification = classify(planned, existing)
         self.outcome.imported = planned_count(classification.imported)
         self.outcome.written = planned_count(classification.to_write)
+        if classification.superseded:
+            data.notes.append(
+                "the store already holds other Schwab tokens (a later login): the legacy "
+                "tokens would not be imported over them"
+            )
         self._summary(data, classification, wrote=False)
-        self.console.print("dry run: nothing was changed", markup=False)
+        self.console.print("dry run: nothing was changed", markup=False, soft_wrap=True)
         if classification.conflicts:
             raise self._conflict_error(classification)
 
@@ -226,7 +249,8 @@ class Migration:
             raise VerificationFailed(["the target has no event store: nothing was imported"], 1)
         classification = classify(planned, existing_streams(reader, AGGREGATE_TYPES))
         self.outcome.imported = planned_count(classification.imported)
-        report = verify(reader, data, classification, self.progress)
+        with self.outcome.timed("verify"):
+            report = verify(reader, data, classification, self.progress)
         self.outcome.verification = report
         self._summary(data, classification, wrote=False)
         self._report_verification(report)
@@ -246,6 +270,11 @@ class Migration:
         before = classify(planned, existing)
         if before.conflicts and not options.clean:
             raise self._conflict_error(before)
+        if before.superseded and not options.clean:
+            data.notes.append(
+                "the store already holds other Schwab tokens (a later login): the legacy "
+                "tokens are not imported over them"
+            )
         to_write = planned if options.clean else before.to_write
         if to_write or options.clean:
             if not options.clean:
@@ -254,20 +283,24 @@ class Migration:
             if options.clean:
                 self.prompter.clean(self._describe(target, legacy_path))
         else:
-            self.console.print("everything is already imported: nothing to write", markup=False)
-        MIGRATION_RETRY.call_sync(schema.upgrade, target)
-        store = open_store(target, upgrade=False)
+            self.console.print(
+                "everything is already imported: nothing to write", markup=False, soft_wrap=True
+            )
+        with self.outcome.timed("schema"):
+            MIGRATION_RETRY.call_sync(schema.upgrade, target)
+            store = open_store(target, upgrade=False)
         try:
             self.outcome.written = {}
             if to_write or options.clean:
-                result = write(
-                    store,
-                    build_projector(),
-                    to_write,
-                    clean=options.clean,
-                    max_execution_id=data.max_execution_id,
-                    progress=self.progress,
-                )
+                with self.outcome.timed("write"):
+                    result = write(
+                        store,
+                        build_projector(),
+                        to_write,
+                        clean=options.clean,
+                        max_execution_id=data.max_execution_id,
+                        progress=self.progress,
+                    )
                 self.outcome.written = result.per_type
                 log.info(
                     "migrate_to_events_written events=%d per_type=%s",
@@ -275,9 +308,10 @@ class Migration:
                     result.per_type,
                 )
             reader_after = StoreSqlReader(store)
-            after = classify(planned, existing_streams(reader_after, AGGREGATE_TYPES))
+            with self.outcome.timed("verify"):
+                after = classify(planned, existing_streams(reader_after, AGGREGATE_TYPES))
+                report = verify(reader_after, data, after, self.progress)
             self.outcome.imported = {} if options.clean else planned_count(before.imported)
-            report = verify(reader_after, data, after, self.progress)
             self.outcome.verification = report
             self._summary(data, after, wrote=True)
             self._report_verification(report)
@@ -324,13 +358,16 @@ class Migration:
         self.console.print(table)
         breakdown = ", ".join(f"{n:,} {status}" for status, n in data.status_breakdown().items())
         self.console.print(
-            f"offchain orders ({data.offchain_table}) by status: {breakdown}", markup=False
+            f"offchain orders ({data.offchain_table}) by status: {breakdown}",
+            markup=False,
+            soft_wrap=True,
         )
         pending = sum(1 for p in data.positions if p.pending_execution_id is not None)
         self.console.print(
             f"positions with a pending execution: {pending:,} (reconciled with the broker "
             f"when the bot starts); new execution ids start above {data.max_execution_id:,}",
             markup=False,
+            soft_wrap=True,
         )
         long_decimals = sum(
             1 for t in data.trades for d in (t.amount, t.price_usdc) if not fits_rust_decimal(d)
@@ -341,7 +378,7 @@ class Migration:
                 "reference rounds them when it reads these events (hedgebot reads them exactly)"
             )
         for note in data.notes:
-            self.console.print(f"note: {note}", markup=False, highlight=False)
+            self.console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
 
     def _report_verification(self, report: VerificationReport) -> None:
         if report.ok:

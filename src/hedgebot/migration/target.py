@@ -23,6 +23,7 @@ from hedgebot.eventstore import EventStore
 from hedgebot.migration.mapping import PlannedAggregate
 
 MIGRATED_AT = "migrated_at"
+TOKENS_AGGREGATE = "SchwabAuth"
 
 
 class SqlReader(Protocol):
@@ -132,6 +133,8 @@ class Classification:
     to_write: list[PlannedAggregate] = field(default_factory=list)
     imported: list[PlannedAggregate] = field(default_factory=list)
     conflicts: list[tuple[PlannedAggregate, ExistingStream]] = field(default_factory=list)
+    #: legacy tokens not imported because the store holds other (newer) tokens
+    superseded: list[PlannedAggregate] = field(default_factory=list)
     #: imported aggregates that have more events than the import wrote (the bot ran)
     advanced: set[tuple[str, str]] = field(default_factory=set)
 
@@ -154,6 +157,9 @@ def classify(
             result.imported.append(item)
             if stream.last_sequence > len(item.events):
                 result.advanced.add(key)
+        elif item.aggregate_type == TOKENS_AGGREGATE:
+            # Tokens from a later login are fresher than the legacy ones: keep them.
+            result.superseded.append(item)
         else:
             result.conflicts.append((item, stream))
     return result

@@ -177,6 +177,7 @@ class _Verifier:
                 f"(first event {stream.event_type}, {stream.last_sequence} event(s))"
             )
         self.report.checked_rows += len(self.classification.imported)
+        # superseded legacy tokens (a later login) are not compared: see `auth`
 
     # -- views --------------------------------------------------------------------
 
