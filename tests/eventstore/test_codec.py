@@ -868,3 +868,17 @@ def test_the_layout_description_changes_with_any_change_of_shape() -> None:
     assert describe_type(V1) == describe_type(V1)
     assert "Size:newtype{value:Decimal}" in describe_type(V1)
     assert "Direction('Buy','Sell')" in describe_type(Everything)
+
+
+def test_a_failing_upcaster_is_an_unknown_event_naming_the_row() -> None:
+    registry = EventRegistry("Shape", Shape, prefix=None, version="2")
+
+    def broken(raw: Any) -> Any:
+        return raw["missing"]
+
+    registry.register_upcaster("Box", "1", "2", broken)
+    row = StoredEvent(3, "Shape", "s-1", 7, "Box", "1", '{"Box":{"width":1}}', "{}")
+    with pytest.raises(
+        UnknownEventError, match=r"'s-1' sequence 7: upcaster of Box from version 1"
+    ):
+        registry.decode(row)

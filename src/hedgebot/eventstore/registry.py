@@ -70,8 +70,15 @@ class EventRegistry:
                     f"no upcaster for {event_type} version {version} (current {self.version})"
                 )
             seen.add(version)
-            version, upcast = step
-            raw = upcast(raw)
+            to_version, upcast = step
+            try:
+                raw = upcast(raw)
+            except Exception as exc:
+                raise CodecError(
+                    f"upcaster of {event_type} from version {version} to {to_version} "
+                    f"failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            version = to_version
         return codec.from_jsonable(self.root, raw)
 
     def decode(self, row: StoredEvent) -> Any:
