@@ -1,25 +1,26 @@
 """Compile the Solidity test contracts (solc's JS API from node_tools) and load artifacts.
 
-The compiled `artifacts.json` is committed so tests can read ABIs without node; the
+There is ONE compiled copy: ``src/hedgebot/devnet/artifacts.json``, package data of
+`hedgebot.devnet` (the demo deploys these contracts at run time, without node). The
 anvil tests compile the sources afresh in their session set-up (proving they compile)
-and check that the committed file is up to date. Regenerate it with `make contracts`.
+and check that the committed file is what they compile to. Regenerate it with
+``.venv/bin/python -m tests.contracts.build``.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+
+from hedgebot.devnet.contracts import Artifacts
+from hedgebot.devnet.contracts import load_artifacts as load_packaged
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
 ROOT = CONTRACTS_DIR.parent.parent
-COMMITTED_ARTIFACTS = CONTRACTS_DIR / "artifacts.json"
+COMMITTED_ARTIFACTS = ROOT / "src" / "hedgebot" / "devnet" / "artifacts.json"
 SOLC_MODULE = ROOT / "node_tools" / "node_modules" / "solc"
 ANVIL = ROOT / "node_tools" / "node_modules" / ".bin" / "anvil"
-
-Artifacts = dict[str, Any]
 
 
 def node_tools_missing() -> str | None:
@@ -48,8 +49,7 @@ def compile_contracts(out: Path) -> Artifacts:
 
 
 def load_artifacts(path: Path = COMMITTED_ARTIFACTS) -> Artifacts:
-    data: Artifacts = json.loads(path.read_text())
-    return data
+    return load_packaged(path)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 // Compile tests/contracts/*.sol with solc's JS API (standard JSON) into one artifacts
-// file: {ContractName: {abi, bytecode}}. Usage: node compile.js OUT.json
+// file: {ContractName: {abi, bytecode}}. Usage: node compile.js [OUT.json]
+// (default: src/hedgebot/devnet/artifacts.json, the one committed copy).
 // solc comes from the project's npm install (node_tools/), or SOLC_MODULE.
 const fs = require('fs');
 const path = require('path');
 
 const solcPath = process.env.SOLC_MODULE || path.resolve(__dirname, '../../node_tools/node_modules/solc');
 const solc = require(solcPath);
-const out = process.argv[2] || path.join(__dirname, 'artifacts.json');
+const out = process.argv[2] || path.resolve(__dirname, '../../src/hedgebot/devnet/artifacts.json');
 
 const sources = {};
 for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.sol')).sort()) {
