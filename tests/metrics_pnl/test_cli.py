@@ -84,3 +84,20 @@ def test_pnl_rejects_an_unreadable_since_as_a_usage_error(database: str) -> None
     result = runner.invoke(app, ["pnl", "--database-url", database, "--since", "last tuesday"])
     assert result.exit_code == 2
     assert "invalid time 'last tuesday'" in result.output
+
+
+@pytest.mark.postgres
+def test_pnl_reads_a_postgresql_store_too(postgres_url: str) -> None:
+    from hedgebot.eventstore.postgres import PostgresEventStore
+
+    store = PostgresEventStore(postgres_url, max_size=2)
+    try:
+        EventWriter(store, projector()).write(
+            onchain_filled(1, SELL, "3", "20", seconds=0, symbol="tAAPL"),
+            hedge_filled(1, BUY, "3", 1900, seconds=5),
+        )
+    finally:
+        store.close()
+    result = runner.invoke(app, ["pnl", "--database-url", postgres_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["symbols"][0]["realized_pnl"] == "3"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hedgebot.eventstore.sqlite import SqliteEventStore
+from hedgebot.eventstore.store import EventStore
 from hedgebot.metrics_pnl.queries import pnl_rows, pnl_summary, symbol_totals
 from hedgebot.metrics_pnl.report import parse_since
 from tests.metrics_pnl.events import EventWriter, hedge_filled, onchain_filled, projector
@@ -72,8 +73,18 @@ def test_legacy_dashboard_queries_answer_with_only_the_table_name_changed(
     assert "idx_metrics_pnl_view_symbol_timestamp" in plan
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_store(request: pytest.FixtureRequest, store: SqliteEventStore) -> EventStore:
+    """The same query functions over SQLite and PostgreSQL (JSONB, generated columns)."""
+    if request.param == "postgres":
+        postgres: EventStore = request.getfixturevalue("postgres_store")
+        return postgres
+    return store
+
+
 @pytest.fixture
-def history(store: SqliteEventStore) -> SqliteEventStore:
+def history(sql_store: EventStore) -> EventStore:
+    store = sql_store
     EventWriter(store, projector()).write(
         onchain_filled(1, BUY, "2", "10", seconds=0),
         onchain_filled(2, BUY, "2", "12", seconds=100),
@@ -86,7 +97,7 @@ def history(store: SqliteEventStore) -> SqliteEventStore:
 
 
 def test_rows_of_one_symbol_come_in_pnl_order_with_exact_amounts(
-    history: SqliteEventStore,
+    history: EventStore,
 ) -> None:
     rows = pnl_rows(history, symbol="AAPL")
     assert [(r.trade_type, r.realized_pnl, r.cumulative_pnl) for r in rows] == [
@@ -100,7 +111,7 @@ def test_rows_of_one_symbol_come_in_pnl_order_with_exact_amounts(
 
 
 def test_rows_in_a_time_range_include_the_start_and_exclude_the_end(
-    history: SqliteEventStore,
+    history: EventStore,
 ) -> None:
     rows = pnl_rows(history, since=T0 + timedelta(seconds=100), until=T0 + timedelta(seconds=300))
     assert [r.trade_id for r in rows] == [rows[0].trade_id, "1"]
@@ -112,7 +123,7 @@ def test_rows_in_a_time_range_include_the_start_and_exclude_the_end(
     ]
 
 
-def test_totals_per_symbol_report_realised_cumulative_and_net(history: SqliteEventStore) -> None:
+def test_totals_per_symbol_report_realised_cumulative_and_net(history: EventStore) -> None:
     totals = symbol_totals(history)
     assert [
         (t.symbol, t.trades, t.realized_pnl, t.cumulative_pnl, t.net_position) for t in totals
@@ -124,15 +135,15 @@ def test_totals_per_symbol_report_realised_cumulative_and_net(history: SqliteEve
     ]
 
 
-def test_the_summary_adds_every_symbol(history: SqliteEventStore) -> None:
+def test_the_summary_adds_every_symbol(history: EventStore) -> None:
     summary = pnl_summary(history)
     assert summary.total_realized_pnl == Decimal(5)
     assert [s.symbol for s in summary.symbols] == ["AAPL", "MSFT"]
     assert summary.to_json()["total_realized_pnl"] == "5"
 
 
-def test_an_empty_view_gives_an_empty_summary(store: SqliteEventStore) -> None:
-    summary = pnl_summary(store)
+def test_an_empty_view_gives_an_empty_summary(sql_store: EventStore) -> None:
+    summary = pnl_summary(sql_store)
     assert summary.symbols == ()
     assert summary.total_realized_pnl == 0
 

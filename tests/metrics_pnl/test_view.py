@@ -225,7 +225,7 @@ def test_a_fill_recorded_by_both_the_order_and_its_position_is_counted_once(
     assert state_rows(store)["AAPL"][1]["trades"] == 2
 
 
-def test_events_that_repeat_a_counted_fill_make_no_rows(
+def test_a_new_hedge_fill_counts_once_through_its_position_not_its_order_events(
     writer: EventWriter, store: EventStore
 ) -> None:
     at = T0
@@ -253,8 +253,25 @@ def test_events_that_repeat_a_counted_fill_make_no_rows(
                 placed_at=at,
             ),
         ),
+        Emitted(
+            offchain_order.OFFCHAIN_ORDER_EVENTS,
+            "3",
+            offchain_order.PartiallyFilled(
+                shares_filled=Decimal("0.5"), avg_price_cents=10000, partially_filled_at=at
+            ),
+        ),
+        Emitted(
+            offchain_order.OFFCHAIN_ORDER_EVENTS,
+            "3",
+            offchain_order.Filled(price_cents=10000, filled_at=at, shares_filled=Decimal(1)),
+        ),
     )
     assert view_rows(store) == {}
+    assert state_rows(store) == {}
+    writer.write(hedge_filled(3, SELL, "1", 10000, seconds=0))
+    rows = view_rows(store)
+    assert list(rows) == ["OFFCHAIN:3"]
+    assert (rows["OFFCHAIN:3"][1]["quantity"], state_rows(store)["AAPL"][1]["trades"]) == ("1", 1)
 
 
 def test_a_hedge_fill_of_zero_shares_fails_the_transaction_and_writes_nothing(
