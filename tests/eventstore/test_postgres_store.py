@@ -28,6 +28,7 @@ from hedgebot.eventstore import (
 )
 from hedgebot.eventstore.factory import open_store
 from hedgebot.eventstore.postgres import (
+    STAGED_APPEND_MIN,
     PostgresEventStore,
     redact_conninfo,
     translate_placeholders,
@@ -220,22 +221,33 @@ def test_a_duplicate_sequence_from_a_concurrent_transaction_is_a_concurrency_err
     assert [e.payload for e in postgres_store.load_stream("Ledger", "a")] == ['"Frozen"']
 
 
-def test_bulk_appends_span_several_statements_and_a_duplicate_in_any_of_them_rolls_back_all(
+def test_bulk_appends_are_staged_and_a_duplicate_anywhere_in_them_takes_back_the_whole_append(
     postgres_store: PostgresEventStore,
 ) -> None:
+    size = STAGED_APPEND_MIN * 3
     with postgres_store.transaction() as tx:
-        stored = tx.append([row(f"agg-{i}", 1) for i in range(12_001)])
-    assert [e.position for e in stored] == list(range(1, 12_002))
-    assert postgres_store.last_position() == 12_001
-    batch = [row(f"new-{i}", 1) for i in range(7_000)]
-    batch[6_500] = row("agg-77", 1)  # in the second INSERT statement
-    with pytest.raises(ConcurrencyError) as raised, postgres_store.transaction() as tx:
-        tx.append(batch)
-    assert (raised.value.aggregate_id, raised.value.sequence) == ("agg-77", 1)
-    assert postgres_store.last_position() == 12_001
-    assert postgres_store.load_stream("Ledger", "new-0") == []
+        first = tx.append([row(f"agg-{i}", 1) for i in range(size)])
+        second = tx.append([row(f"agg-{i}", 2, '{"k":"é"}') for i in range(size)])
+    assert [e.position for e in first + second] == list(range(1, 2 * size + 1))
+    assert postgres_store.read_all(size, 1)[0].payload == '{"k":"é"}'
+    clash_with_store = [row(f"new-{i}", 1) for i in range(size)]
+    clash_with_store[size - 7] = row("agg-77", 2)
+    repeated_within = [row(f"new-{i}", 1) for i in range(size)]
+    repeated_within[size - 3] = row("new-5", 1)
+    for batch, clash in ((clash_with_store, ("agg-77", 2)), (repeated_within, ("new-5", 1))):
+
+        def swallow(batch: list[NewEvent] = batch) -> ConcurrencyError:
+            with postgres_store.transaction() as tx:
+                with pytest.raises(ConcurrencyError) as raised:
+                    tx.append(batch)
+                return raised.value  # and commit: nothing of the failed append stays
+
+        error = swallow()
+        assert (error.aggregate_id, error.sequence) == clash
+        assert postgres_store.last_position() == 2 * size
+        assert postgres_store.load_stream("Ledger", "new-0") == []
     with postgres_store.transaction() as tx:
-        assert tx.append([row("new-0", 1)])[0].position == 12_002
+        assert tx.append([row("new-0", 1)])[0].position == 2 * size + 1
 
 
 # -- SQL for view query functions ----------------------------------------------
