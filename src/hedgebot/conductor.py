@@ -15,12 +15,16 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from hedgebot.clock import Clock
 from hedgebot.config import Settings
+
+if TYPE_CHECKING:
+    from hedgebot.bootstrap import Core
+    from hedgebot.brokers.protocol import BrokerPort
 
 log = structlog.get_logger(__name__)
 
@@ -150,8 +154,21 @@ async def periodic(stop: Stop, interval: float, step: Callable[[], Awaitable[obj
 # `hedgebot run`
 
 
-async def run_bot(settings: Settings, *, clock: Clock | None = None) -> None:
-    """Chain follower + enrichment + managers + position checker, until a signal."""
+async def run_bot(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    core: Core | None = None,
+    broker: BrokerPort | None = None,
+    stop: Stop | None = None,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Chain follower + enrichment + managers + position checker, until a signal.
+
+    ``core``, ``broker`` and ``stop`` let an embedding caller (the demo, end-to-end
+    tests) share the store, choose the broker and end the run; what the caller passes
+    in, the caller closes. Otherwise both are built from ``settings`` and closed here.
+    """
     from hedgebot.bootstrap import build_broker, build_core
     from hedgebot.chain.service import build_chain_stack, follower_settings
     from hedgebot.offchain_order.order_manager import OrderManager
@@ -160,8 +177,15 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None) -> None:
 
     chain_settings = settings.require_chain()
     settings.require_broker_secrets()
-    core = build_core(settings, clock=clock)
-    broker = await build_broker(settings, core)
+    owns_core, owns_broker = core is None, broker is None
+    if core is None:
+        core = build_core(settings, clock=clock)
+    if broker is None:
+        try:
+            broker = await build_broker(settings, core)
+        except BaseException:
+            core.close()
+            raise
     stack = build_chain_stack(
         follower_settings(chain_settings),
         rpc_url=chain_settings.rpc_url,
@@ -228,8 +252,15 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None) -> None:
         assert isinstance(broker, SchwabBroker)
         services.append(NamedService("schwab_tokens", token_refresher_service(broker, core.clock)))
     try:
-        await run_services(services, grace_seconds=managers.shutdown_grace_seconds)
+        await run_services(
+            services,
+            stop=stop,
+            grace_seconds=managers.shutdown_grace_seconds,
+            install_signal_handlers=install_signal_handlers,
+        )
     finally:
         await stack.aclose()
-        await broker.aclose()
-        core.close()
+        if owns_broker:
+            await broker.aclose()
+        if owns_core:
+            core.close()
