@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
+from eth_abi import decoding as abi_decoding
+from eth_abi import encoding as abi_encoding
+from eth_abi.codec import ABICodec
 from eth_abi.exceptions import DecodingError
+from eth_abi.registry import BaseEquals, registry
 
 from hedgebot.chain.abi import EventAbi, EventKind, OrderbookVersion, events_by_topic
 from hedgebot.chain.floats import FloatError, decode_float
@@ -239,8 +242,31 @@ class LogDecoder:
         )
 
 
+class _LowercaseAddressDecoder(abi_decoding.AddressDecoder):
+    """Addresses as lowercase ``0x`` hex: eth_abi's default normalises each one through
+    several eth_utils conversions, a third of the decoding time of an orderbook event."""
+
+    decoder_fn = staticmethod(lambda data: "0x" + data.hex())  # type: ignore[assignment]
+
+
+def _codec() -> ABICodec:
+    fast = registry.copy()  # type: ignore[no-untyped-call]
+    fast.unregister("address")
+    fast.register(
+        BaseEquals("address"),  # type: ignore[no-untyped-call]
+        abi_encoding.AddressEncoder,
+        _LowercaseAddressDecoder,
+        label="address",
+    )
+    return ABICodec(fast)
+
+
+#: eth_abi with the fast address decoder (strict mode: padding and pointers checked)
+CODEC = _codec()
+
+
 def _abi_decode(event: EventAbi, data: bytes) -> tuple[Any, ...]:
     try:
-        return tuple(abi_decode(list(event.data_types), data))
+        return tuple(CODEC.decode(list(event.data_types), data))
     except (DecodingError, ValueError, OverflowError, TypeError) as exc:
         raise MalformedLog(f"{event.name} data does not decode: {exc}") from None

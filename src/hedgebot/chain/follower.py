@@ -10,7 +10,9 @@ the store.
 The checkpoint (``chain_follower:<orderbook>``) is the last block whose fills are all
 recorded; it is written in the same store transaction as the last fills of its range
 (see `hedgebot.chain.ingest`). A node that refuses a range as too large is asked for
-its two halves.
+its two halves. Before reading a range the node must know its last block (a node
+behind a load balancer may otherwise answer ``eth_getLogs`` for blocks it has not seen
+with nothing).
 
 RPC failures are retried per call (`hedgebot.chain.rpc.RPC_RETRY`); when a pass still
 fails, `run` logs it and tries again after an exponential pause. Nothing stops the
@@ -140,6 +142,9 @@ class ChainFollower:
 
     async def ingest_range(self, start: int, end: int, report: SyncReport | None = None) -> None:
         report = report if report is not None else SyncReport()
+        # A node behind a load balancer may answer eth_getLogs for blocks it does not
+        # have yet with nothing: make sure it knows the range's last block first.
+        await self.node.block_timestamp(end)
         entries = await self._logs(start, end)
         result = await self.pipeline.process(entries)
         checkpoint = (self.settings.checkpoint_name, end)
