@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_DIR := node_tools
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: demo test lint typecheck pytest pytest-postgres setup node clean
+.PHONY: demo test lint typecheck pytest pytest-postgres setup node contracts clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -24,6 +24,11 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	touch $(NODE_STAMP)
 
 node: $(NODE_STAMP)
+
+# Recompile the Solidity test contracts into the committed artifacts (the anvil tests
+# also compile the sources in their set-up and fail if the artifacts are stale).
+contracts:
+	node tests/contracts/compile.js tests/contracts/artifacts.json
 
 demo: setup
 	$(BIN)/hedgebot demo
