@@ -17,13 +17,17 @@ Figures:
   (``snapshot_every=100``: the snapshot at 99,900 plus a 100-event tail, the longest
   tail N=100 leaves) and without (``snapshot_every=0``: full replay).
 
-SQLite runs on a fresh file per run. Other backends use the given database and fresh
-aggregate ids per run (no clean-up needed; use a scratch database).
+Wall-clock figures depend on what else runs on the machine; the "per second of CPU
+time" lines divide by this process's CPU time instead (what one free core would do,
+fsync waits excluded). SQLite runs on a fresh file per run. Other backends use the
+given database and fresh aggregate ids per run (no clean-up needed; use a scratch
+database).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import statistics
@@ -79,10 +83,12 @@ GROUP = 100
 @dataclass
 class Run:
     commands_per_s: float
+    commands_per_cpu_s: float
     p50_ms: float
     p99_ms: float
     grouped_commands_per_s: float
     batch_events_per_s: float
+    batch_events_per_cpu_s: float
     load_snapshot_ms: float
     load_replay_ms: float
 
@@ -171,7 +177,9 @@ def _create_sqlite_view(path: Path) -> None:
 # measurements
 
 
-def bench_commands(store: EventStore, prefix: str, commands: int) -> tuple[float, float, float]:
+def bench_commands(
+    store: EventStore, prefix: str, commands: int
+) -> tuple[float, float, float, float]:
     clock = ManualClock(T0)
     handler = CommandHandler(
         store,
@@ -184,7 +192,7 @@ def bench_commands(store: EventStore, prefix: str, commands: int) -> tuple[float
     for aggregate_id in ids:
         handler.execute(aggregate_id, Open(aggregate_id))
     latencies: list[float] = []
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for n in range(commands):
         clock.advance(timedelta(milliseconds=1))
         direction = Direction.BUY if n % 3 else Direction.SELL
@@ -192,10 +200,11 @@ def bench_commands(store: EventStore, prefix: str, commands: int) -> tuple[float
         handler.execute(ids[n % AGGREGATES], Move(Decimal("1.25"), direction))
         latencies.append(time.perf_counter() - before)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     latencies.sort()
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return commands / elapsed, p50, p99
+    return commands / elapsed, commands / cpu, p50, p99
 
 
 def bench_grouped_commands(store: EventStore, prefix: str, commands: int) -> float:
@@ -235,12 +244,13 @@ def history(events: int) -> list[Any]:
     return [first, *moves]
 
 
-def bench_batch(store: EventStore, aggregate_id: str, events: list[Any]) -> float:
-    started = time.perf_counter()
+def bench_batch(store: EventStore, aggregate_id: str, events: list[Any]) -> tuple[float, float]:
+    started, cpu_started = time.perf_counter(), time.process_time()
     rows = encode_events(LEDGER, aggregate_id, events)
     with store.transaction() as tx:
         tx.append(rows)
-    return len(events) / (time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return len(events) / elapsed, len(events) / cpu
 
 
 def bench_loads(
@@ -283,12 +293,12 @@ def run_once(
 ) -> Run:
     prefix = f"r{run}-{time.time_ns()}"
     with backend.store(run) as store:
-        per_s, p50, p99 = bench_commands(store, prefix, commands)
+        per_s, per_cpu_s, p50, p99 = bench_commands(store, prefix, commands)
         grouped = bench_grouped_commands(store, prefix, commands)
         bulk_id = f"{prefix}-bulk"
-        batch = bench_batch(store, bulk_id, events)
+        batch, batch_cpu = bench_batch(store, bulk_id, events)
         snap, replay = bench_loads(store, bulk_id, events, load_repeats)
-    return Run(per_s, p50, p99, grouped, batch, snap, replay)
+    return Run(per_s, per_cpu_s, p50, p99, grouped, batch, batch_cpu, snap, replay)
 
 
 # ---------------------------------------------------------------------------
@@ -311,6 +321,12 @@ def report(label: str, runs: list[Run], commands: int, events: int) -> None:
         "cmd/s",
         ",.0f",
     )
+    line(
+        "  per second of this process's CPU time",
+        [r.commands_per_cpu_s for r in runs],
+        "cmd/s",
+        ",.0f",
+    )
     line("  command latency p50", [r.p50_ms for r in runs], "ms", ".3f")
     line("  command latency p99", [r.p99_ms for r in runs], "ms", ".3f")
     line(
@@ -322,6 +338,12 @@ def report(label: str, runs: list[Run], commands: int, events: int) -> None:
     line(
         f"batched append, {events:,} events in one tx (encode + append)",
         [r.batch_events_per_s for r in runs],
+        "events/s",
+        ",.0f",
+    )
+    line(
+        "  per second of this process's CPU time",
+        [r.batch_events_per_cpu_s for r in runs],
         "events/s",
         ",.0f",
     )
@@ -363,7 +385,8 @@ def main(argv: list[str] | None = None) -> None:
     events = history(args.events)
     print(
         f"hedgebot event-store benchmark: {args.runs} runs, python {sys.version.split()[0]}, "
-        f"sqlite {sqlite3.sqlite_version}"
+        f"sqlite {sqlite3.sqlite_version}, load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs"
     )
     for mode in modes:
         backend = Backend(args.backend, args.database_url, mode)

@@ -7,6 +7,7 @@ for field, with concrete timestamps in place of the document's "…Z" placeholde
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from dataclasses import dataclass, field, make_dataclass
@@ -205,10 +206,19 @@ def test_a_naive_datetime_is_rejected_with_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2025-01-01T12:00:00", "2025-01-01", "yesterday", "2025-13-01T00:00:00Z"]
+    "text",
+    [
+        "2025-01-01T12:00:00",
+        "2025-01-01",
+        "yesterday",
+        "2025-13-01T00:00:00Z",
+        "2025-01-01T00:00:00+24:00",
+        "2025-01-01T24:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+    ],
 )
 def test_a_timestamp_without_offset_or_invalid_is_rejected_naming_it(text: str) -> None:
-    with pytest.raises(CodecError, match="RFC 3339"):
+    with pytest.raises(CodecError, match=re.escape(repr(text))):
         codec.parse_datetime(text)
 
 

@@ -26,7 +26,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, ClassVar, TypeVar, Union
@@ -143,16 +143,19 @@ def parse_datetime(text: str) -> datetime:
     if match is None:
         raise CodecError(f"invalid RFC 3339 timestamp {text!r} (needs a date, time and Z/offset)")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
-    suffix = "+00:00" if offset in ("Z", "z") else offset
+    micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
     try:
-        parsed = datetime.fromisoformat(
-            f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micros:06d}{suffix}"
+        if offset in ("Z", "z"):
+            zone = UTC
+        else:
+            sign = -1 if offset[0] == "-" else 1
+            zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+        parsed = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micros, zone
         )
+        return parsed if zone is UTC else parsed.astimezone(UTC)
     except ValueError as exc:
         raise CodecError(f"invalid RFC 3339 timestamp {text!r}: {exc}") from None
-    try:
-        return parsed.astimezone(UTC)
     except OverflowError:
         raise CodecError(f"timestamp {text!r} is out of range in UTC") from None
 
