@@ -359,6 +359,22 @@ def test_a_connection_killed_inside_a_transaction_is_transient_and_loses_nothing
         assert tx.append([row("a", 1)])[0].position == 1
 
 
+def test_a_writer_that_waits_too_long_for_the_write_lock_gets_a_transient_error(
+    postgres_url: str,
+) -> None:
+    store = PostgresEventStore(postgres_url, lock_timeout_ms=200)
+    try:
+        with psycopg.connect(postgres_url) as outsider:
+            outsider.execute("SELECT 1 FROM hedgebot_event_position FOR UPDATE")
+            with pytest.raises(TransientStoreError, match="55P03"), store.transaction() as tx:
+                tx.append([row("a", 1)])
+            outsider.rollback()
+        with store.transaction() as tx:
+            assert tx.append([row("a", 1)])[0].position == 1
+    finally:
+        store.close()
+
+
 def test_a_deadlock_with_an_outside_writer_is_retried_by_the_command_handler(
     postgres_store: PostgresEventStore, postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

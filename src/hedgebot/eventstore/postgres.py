@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -224,10 +224,16 @@ def _translate(
     return EventStoreError(f"PostgreSQL {doing} failed: {message}{suffix}")
 
 
-def _configure_connection(conn: psycopg.Connection[Any]) -> None:
-    """JSON columns come back as their text, as they do from SQLite."""
-    conn.adapters.register_loader("json", TextLoader)
-    conn.adapters.register_loader("jsonb", TextLoader)
+def _connection_setup(lock_timeout_ms: int) -> Callable[[psycopg.Connection[Any]], None]:
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        # JSON columns come back as their text, as they do from SQLite.
+        conn.adapters.register_loader("json", TextLoader)
+        conn.adapters.register_loader("jsonb", TextLoader)
+        # A writer waits at most this long for the write lock (or any row lock), like
+        # SQLite's busy_timeout; then it is a TransientStoreError, not a hang.
+        conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+    return configure
 
 
 def _table(name: str) -> sql.Identifier:
@@ -578,7 +584,8 @@ class PostgresEventStore(_PgReader):
 
     ``conninfo`` is a libpq URL or key/value string. The pool keeps ``min_size`` to
     ``max_size`` connections; a caller waits up to ``checkout_timeout`` seconds for
-    one before getting a `TransientStoreError`.
+    one, and a statement up to ``lock_timeout_ms`` for a lock (the write lock held by
+    another writer, typically), before getting a `TransientStoreError`.
     """
 
     backend = "postgresql"
@@ -591,6 +598,7 @@ class PostgresEventStore(_PgReader):
         max_size: int = 8,
         connect_timeout: float = 10.0,
         checkout_timeout: float = 30.0,
+        lock_timeout_ms: int = 10_000,
     ) -> None:
         self.display_name = redact_conninfo(conninfo)
         self._checkout_timeout = checkout_timeout
@@ -603,7 +611,7 @@ class PostgresEventStore(_PgReader):
             min_size=min_size,
             max_size=max_size,
             kwargs={"autocommit": True},
-            configure=_configure_connection,
+            configure=_connection_setup(lock_timeout_ms),
             open=False,
             timeout=checkout_timeout,
             name="hedgebot-eventstore",
