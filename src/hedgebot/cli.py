@@ -11,6 +11,7 @@ from rich.console import Console
 
 from hedgebot import __version__
 from hedgebot.migration.cli import migrate_app
+from hedgebot.operator import commands as operator_commands
 
 app = typer.Typer(
     name="hedgebot",
@@ -22,6 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(migrate_app, name="migrate-to-events")
+operator_commands.register(app)  # trades, positions, orders, events, order, threshold, views, api
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one error, one line
@@ -144,6 +146,9 @@ def pnl(
 
 def main() -> None:
     """Console-script entry point: one readable line on error, traceback only with --debug."""
+    # Typer vendors its own copy of click: its usage errors are not click's classes.
+    from typer._click import exceptions as typer_click
+
     try:
         # Without standalone mode click returns a command's `typer.Exit(code)` as the
         # result instead of raising it: pass that code on as the exit status.
@@ -155,10 +160,10 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except click.exceptions.UsageError as exc:
+    except (click.exceptions.UsageError, typer_click.UsageError) as exc:
         err_console.print(f"usage error: {exc.format_message()}", markup=False)
         sys.exit(2)
-    except click.exceptions.ClickException as exc:
+    except (click.exceptions.ClickException, typer_click.ClickException) as exc:
         err_console.print(f"error: {exc.format_message()}", markup=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
