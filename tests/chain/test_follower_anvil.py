@@ -249,6 +249,32 @@ def test_non_usdc_pairs_and_strangers_orders_are_skipped_without_stopping_the_fo
     assert [(r["tx_hash"], r["amount"]) for r in view_rows(sqlite_store)] == [(good, 3.0)]
 
 
+def test_tokens_without_a_readable_symbol_are_skipped(
+    chain: Deployment, sqlite_store: SqliteEventStore
+) -> None:
+    evaluable = (chain.node.accounts[5], chain.node.accounts[6], b"")
+    vault = (1).to_bytes(32, "big")
+    for not_a_token in (chain.pyth.address, chain.node.accounts[7]):  # reverts / no code
+        ios = [(chain.usdc.address, vault), (not_a_token, vault)]
+        order = (chain.owner, evaluable, ios, ios, b"\x01" * 32)
+        chain.take_orders(V5, order, 0, 1, [(D(1), D(10))])
+    good = chain.take_orders(V5, chain.order(V5, chain.owner), 0, 1, [(D(1), D(10))])
+    chain.node.receipt(good)
+
+    async def scenario() -> None:
+        stack = stack_for(chain, sqlite_store)
+        try:
+            report = await stack.follower.sync()
+            assert report.witnessed == 1
+            assert report.skipped == {SkipReason.SYMBOL_UNAVAILABLE: 2}
+            assert stack.symbols.known()[chain.pyth.address] is None
+        finally:
+            await stack.aclose()
+
+    asyncio.run(scenario())
+    assert [r["tx_hash"] for r in view_rows(sqlite_store)] == [good]
+
+
 # -- Pyth feed choice --------------------------------------------------------------------
 
 
