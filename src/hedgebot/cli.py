@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from hedgebot import __version__
+from hedgebot.chain import cli as chain_commands
 from hedgebot.migration.cli import migrate_app
 from hedgebot.operator import commands as operator_commands
 
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(migrate_app, name="migrate-to-events")
 operator_commands.register(app)  # trades, positions, orders, events, order, threshold, views, api
+chain_commands.register(app)  # process-tx, pyth-price
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one error, one line
