@@ -64,7 +64,7 @@ def test_pnl_for_one_symbol_lists_its_trades(database: str) -> None:
     ]
     text = runner.invoke(app, ["pnl", "--database-url", database, "--symbol", "AAPL"])
     assert text.exit_code == 0, text.output
-    assert "OFFCHAIN" in text.output
+    assert "broker 1" in text.output
     assert "102.5" in text.output
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -95,18 +96,27 @@ def summary_table(summary: PnlSummary) -> Table:
     return table
 
 
+def _short_id(trade_id: str) -> str:
+    """``0x1234…00e1:3`` for a tx-hash id; execution ids as they are (JSON has both)."""
+    tx_hash, sep, log_index = trade_id.rpartition(":")
+    if not sep or len(tx_hash) <= 16:
+        return trade_id
+    return f"{tx_hash[:6]}…{tx_hash[-4:]}:{log_index}"
+
+
 def trades_table(records: Sequence[PnlRecord], symbol: str) -> Table:
-    """One symbol's trades with their FIFO results."""
-    table = Table(title=f"PnL trades of {symbol}")
-    for name in ("time (UTC)", "venue", "trade", "side"):
-        table.add_column(name)
-    for name in ("quantity", "price", "realised", "cumulative", "net after"):
-        table.add_column(name, justify="right")
+    """One symbol's trades with their FIFO results (fits 80 columns: text cells wrap)."""
+    table = Table(title=f"PnL trades of {symbol}", box=box.SIMPLE_HEAD)
+    table.add_column("time (UTC)", min_width=10)
+    table.add_column("trade", min_width=13)
+    table.add_column("side", no_wrap=True)
+    for name in ("qty", "price", "realised", "cumul.", "net"):
+        table.add_column(name, justify="right", no_wrap=True)
     for record in records:
+        venue = "chain" if record.trade_type == "ONCHAIN" else "broker"
         table.add_row(
             record.timestamp,
-            record.trade_type,
-            record.trade_id,
+            f"{venue} {_short_id(record.trade_id)}",
             record.trade_direction,
             _quantity(record.quantity),
             _quantity(record.price_per_share),
