@@ -420,3 +420,18 @@ def test_tokens_from_a_later_login_are_kept_and_the_legacy_ones_not_imported_ove
     assert "legacy tokens are not imported over them" in result.output
     payloads = [r[5] for r in event_rows(desk_db) if r[0] == "SchwabAuth"]
     assert payloads == [newer]
+
+
+def test_view_tables_left_by_the_rust_reference_stop_the_import_before_anything_is_written(
+    desk_db: Path, migrate: Migrate
+) -> None:
+    conn = sqlite3.connect(desk_db)
+    for file in sorted((Path(__file__).parent / "reference_ddl").glob("*.sql")):
+        conn.executescript(file.read_text())
+    conn.close()
+    result = migrate("run", "--force", "--database-url", url(desk_db))
+    assert result.exit_code == 1
+    assert "do not have hedgebot's layout" in result.output
+    assert "onchain_trade_view lacks the column(s) id, tx_hash" in result.output
+    assert "position_view lacks the column(s) accumulated_long" in result.output
+    assert event_rows(desk_db) == []

@@ -235,6 +235,12 @@ class RealConverter:
                 return candidate
         return None
 
+    def cached(self, value: float) -> Decimal | None:
+        """The decimal of an already prepared double, or None (then use `convert`)."""
+        if value == 0.0:
+            return None  # keep -0.0 and 0.0 apart: `convert` handles them
+        return self._cache.get(value)
+
     def convert(self, value: float) -> Decimal:
         """The decimal for one double.
 

@@ -56,7 +56,12 @@ from hedgebot.migration.target import (
     existing_streams,
     has_event_store,
 )
-from hedgebot.migration.verify import VerificationReport, planned_count, verify
+from hedgebot.migration.verify import (
+    VerificationReport,
+    planned_count,
+    verify,
+    view_layout_problems,
+)
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +272,8 @@ class Migration:
             reader = self._peek(peek, target, legacy_path)
             existing = existing_streams(reader, AGGREGATE_TYPES) if reader is not None else {}
             counts = event_counts(reader, AGGREGATE_TYPES) if reader is not None else {}
+            if reader is not None:
+                self._check_views(view_layout_problems(reader, allow_missing=True))
         before = classify(planned, existing)
         if before.conflicts and not options.clean:
             raise self._conflict_error(before)
@@ -287,9 +294,17 @@ class Migration:
                 "everything is already imported: nothing to write", markup=False, soft_wrap=True
             )
         with self.outcome.timed("schema"):
-            MIGRATION_RETRY.call_sync(schema.upgrade, target)
+            try:
+                MIGRATION_RETRY.call_sync(schema.upgrade, target)
+            except (EventStoreError, MigrationError):
+                raise
+            except Exception as exc:  # Alembic/SQLAlchemy errors, translated at the edge
+                raise MigrationError(
+                    f"the schema upgrade of the event store failed, nothing was imported: {exc}"
+                ) from exc
             store = open_store(target, upgrade=False)
         try:
+            self._check_views(view_layout_problems(StoreSqlReader(store)))
             self.outcome.written = {}
             if to_write or options.clean:
                 with self.outcome.timed("write"):
@@ -317,6 +332,15 @@ class Migration:
             self._report_verification(report)
         finally:
             store.close()
+
+    @staticmethod
+    def _check_views(problems: list[str]) -> None:
+        if problems:
+            raise MigrationError(
+                "the target's view tables do not have hedgebot's layout (created by another "
+                "tool, e.g. the Rust reference?); nothing was written. Drop them (they only "
+                "hold derived data) and run again: " + "; ".join(problems)
+            )
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -374,7 +398,7 @@ class Migration:
         )
         if long_decimals:
             data.notes.append(
-                f"{long_decimals} trade values have more than 28 decimal places: the Rust "
+                f"{long_decimals} values have more than 28 decimal places: the Rust "
                 "reference rounds them when it reads these events (hedgebot reads them exactly)"
             )
         for note in data.notes:

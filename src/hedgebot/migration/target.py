@@ -92,16 +92,23 @@ def existing_streams(
     if not types or not has_event_store(reader):
         return {}
     marks = ", ".join("?" * len(types))  # placeholders only; the values are parameters
-    sql = (
-        "SELECT f.aggregate_type, f.aggregate_id, f.event_type, CAST(f.payload AS TEXT), "  # noqa: S608
-        "(SELECT max(l.sequence) FROM events l WHERE l.aggregate_type = f.aggregate_type "
-        "AND l.aggregate_id = f.aggregate_id) FROM events f WHERE f.sequence = 1 "
-        f"AND f.aggregate_type IN ({marks})"
+    first_sql = (
+        "SELECT aggregate_type, aggregate_id, event_type, CAST(payload AS TEXT) "  # noqa: S608
+        f"FROM events WHERE sequence = 1 AND aggregate_type IN ({marks})"
     )
-    rows = reader.query(sql, types)
+    # Streams longer than one event are rare right after an import: one grouped query
+    # over the events after the first, not a lookup per stream.
+    longer_sql = (
+        "SELECT aggregate_type, aggregate_id, max(sequence) FROM events "  # noqa: S608
+        f"WHERE sequence > 1 AND aggregate_type IN ({marks}) GROUP BY aggregate_type, aggregate_id"
+    )
+    lengths = {(str(r[0]), str(r[1])): int(r[2]) for r in reader.query(longer_sql, types)}  # type: ignore[call-overload]
     return {
-        (str(r[0]), str(r[1])): ExistingStream(str(r[2]), str(r[3]), int(r[4]))  # type: ignore[call-overload]
-        for r in rows
+        (kind, aggregate_id): ExistingStream(
+            str(r[2]), str(r[3]), lengths.get((kind, aggregate_id), 1)
+        )
+        for r in reader.query(first_sql, types)
+        for kind, aggregate_id in ((str(r[0]), str(r[1])),)
     }
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from hedgebot.domain import Broker, Direction, NotTokenizedEquity, base_symbol
 from hedgebot.migration import legacy
@@ -249,6 +249,7 @@ class Validator:
         self.problems = Problems()
         self.truncated_timestamps = 0
         self._times: dict[str, datetime] = {}
+        self._symbols: dict[str, tuple[str, str]] = {}
 
     def _decimal(self, number: float) -> Decimal:
         try:
@@ -307,6 +308,114 @@ class Validator:
 
     # -- onchain_trades --------------------------------------------------------------
 
+    def _fast_decimal(self, cell: object, *, positive: bool) -> Decimal | None:
+        """A prepared REAL cell's decimal; None when it needs the full check."""
+        if type(cell) is not float:
+            return None
+        if positive and not cell > 0:
+            return None
+        return self.reals.cached(cell)
+
+    def _fast_time(self, cell: object) -> datetime | None:
+        if type(cell) is not str:
+            return None
+        try:
+            return self._timestamp(cell)
+        except Invalid:
+            return None
+
+    def _fast_trade(self, row: Row) -> LegacyTrade | None:
+        """The common, valid row without per-cell bookkeeping; None sends it to the full
+        checks. Every condition here is at least as strict as the full check's."""
+        (
+            _rowid,
+            legacy_id,
+            hash_cell,
+            log_cell,
+            symbol_cell,
+            amount_cell,
+            direction_cell,
+            price_cell,
+            created_cell,
+            block_ts_cell,
+            gas_cell,
+            gas_price_cell,
+            pyth_price_cell,
+            pyth_conf_cell,
+            pyth_expo_cell,
+            pyth_time_cell,
+            block_number_cell,
+        ) = row
+        if type(legacy_id) is not int or legacy_id <= 0:
+            return None
+        if type(hash_cell) is not str or not _TX_HASH.match(hash_cell):
+            return None
+        if type(log_cell) is not int or log_cell < 0 or log_cell > I64_MAX:
+            return None
+        symbols = self._symbols.get(symbol_cell) if type(symbol_cell) is str else None
+        if symbols is None:
+            try:
+                symbols = tokenized_symbol(symbol_cell)
+            except Invalid:
+                return None
+            self._symbols[str(symbol_cell)] = symbols
+        side = _DIRECTIONS.get(direction_cell) if type(direction_cell) is str else None
+        amount = self._fast_decimal(amount_cell, positive=True)
+        price = self._fast_decimal(price_cell, positive=True)
+        if side is None or amount is None or price is None:
+            return None
+        created = None if created_cell is None else self._fast_time(created_cell)
+        block_ts = None if block_ts_cell is None else self._fast_time(block_ts_cell)
+        if (created is None and created_cell is not None) or (
+            block_ts is None and block_ts_cell is not None
+        ):
+            return None
+        if created is None and block_ts is None:
+            return None
+        for count in (gas_cell, gas_price_cell, block_number_cell):
+            if count is not None and (type(count) is not int or not 0 <= count <= I64_MAX):
+                return None
+        pyth_price = pyth_conf = None
+        if pyth_price_cell is not None:
+            pyth_price = self._fast_decimal(pyth_price_cell, positive=False)
+            if pyth_price is None:
+                return None
+        if pyth_conf_cell is not None:
+            if type(pyth_conf_cell) is not float or pyth_conf_cell < 0:
+                return None
+            pyth_conf = self.reals.cached(pyth_conf_cell)
+            if pyth_conf is None:
+                return None
+        if pyth_expo_cell is not None and (
+            type(pyth_expo_cell) is not int or not I32_MIN <= pyth_expo_cell <= I32_MAX
+        ):
+            return None
+        pyth_time = None
+        if pyth_time_cell is not None:
+            pyth_time = self._fast_time(pyth_time_cell)
+            if pyth_time is None:
+                return None
+        return LegacyTrade(
+            legacy_id=legacy_id,
+            tx_hash=hash_cell.lower(),
+            log_index=log_cell,
+            symbol=symbols[0],
+            base_symbol=symbols[1],
+            amount=amount,
+            direction=side,
+            price_usdc=price,
+            created_at=created,
+            block_timestamp=block_ts,
+            # checked above: None or an int in range
+            block_number=cast(int | None, block_number_cell),
+            gas_used=cast(int | None, gas_cell),
+            effective_gas_price=cast(int | None, gas_price_cell),
+            pyth_price=pyth_price,
+            pyth_confidence=pyth_conf,
+            pyth_exponent=pyth_expo_cell,
+            pyth_publish_time=pyth_time,
+        )
+
     def trades(self, rows: list[Row]) -> list[LegacyTrade]:
         table = legacy.ONCHAIN_TRADES
         self.prepare_reals(rows, (5, 7, 12, 13))
@@ -314,6 +423,13 @@ class Validator:
         out: list[LegacyTrade] = []
         cell = self._cell
         for row in rows:
+            fast = self._fast_trade(row)
+            if fast is not None:
+                key = fast.aggregate_id
+                if key not in seen:
+                    seen[key] = fast.legacy_id
+                    out.append(fast)
+                    continue
             (
                 rowid,
                 legacy_id,

@@ -146,6 +146,10 @@ class _Verifier:
         if actual is None:
             self.report.differ(f"{table} has no row {view_id!r} for {source}")
             return
+        self.report.checked_fields += len(expected)
+        if tuple(expected.values()) == actual:
+            return  # every field equal (the expectation is built in column order)
+        self.report.checked_fields -= len(expected)
         values = dict(zip(columns, actual, strict=True))
         for column, want in expected.items():
             self.report.checked_fields += 1
@@ -316,6 +320,35 @@ class _Verifier:
             if not equal:
                 # Tokens are secrets: name the field, never print the values.
                 self.report.differ(f"{SCHWAB_VIEW} row 'schwab' ({source}), field {column} differs")
+
+
+VIEW_LAYOUT: dict[str, tuple[str, ...]] = {
+    ONCHAIN_VIEW: ONCHAIN_COLUMNS,
+    POSITION_VIEW: POSITION_COLUMNS,
+    OFFCHAIN_VIEW: OFFCHAIN_COLUMNS,
+    PNL_VIEW: (),
+    SCHWAB_VIEW: (),
+}
+
+
+def view_layout_problems(reader: SqlReader, *, allow_missing: bool = False) -> list[str]:
+    """View tables that are missing or lack the legacy-named columns.
+
+    A database on which the Rust reference ran has its own ``onchain_trade_view`` and
+    ``position_view`` (no legacy columns); ``CREATE TABLE IF NOT EXISTS`` keeps them, so
+    the import checks the layout before writing anything.
+    """
+    problems = []
+    for table, columns in VIEW_LAYOUT.items():
+        present = reader.columns(table)
+        if not present:
+            if not allow_missing:
+                problems.append(f"{table} does not exist")
+            continue
+        missing = [c for c in ("view_id", "version", "payload", *columns) if c not in present]
+        if missing:
+            problems.append(f"{table} lacks the column(s) {', '.join(missing)}")
+    return problems
 
 
 def _order_expectation(order: LegacyOrder) -> dict[str, Any]:
