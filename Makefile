@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 
 # anvil (local EVM node) and solcjs (Solidity compiler), pinned by package-lock.json.
 $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
-	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	# `npm ci` refuses this lock: npm 11 records only the host platform of anvil's
+	# optional per-platform packages. `npm install` honours the lock (exact pins).
+	cd $(NODE_DIR) && npm install --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
 node: $(NODE_STAMP)
