@@ -85,7 +85,7 @@ def _reference_part(payload: str, extensions: tuple[str, ...]) -> str:
 
 
 TRADE_EXTENSIONS = ("legacy_id", "created_at", "effective_gas_price", "legacy_pyth", "legacy_nulls")
-POSITION_EXTENSIONS = ("pending_execution_id", "last_updated")
+POSITION_EXTENSIONS = ("pending_execution_id", "last_updated", "legacy_net_position")
 
 # reference/es-and-migration.md §2.3, migrated_at replaced by M
 EXAMPLE_TRADE = (
@@ -217,6 +217,7 @@ def test_position_view_equals_the_legacy_table_with_the_exposure_as_net(imported
     assert float(short_decimal) == SQLITE_MISREAD  # a longer decimal, same double
     assert Decimal(msft["net_position"]) == Decimal("2.75") - short_decimal + 2
     assert msft["pending_execution_id"] == 3
+    assert msft["legacy_net_position"] == "0"  # the stale legacy column, kept for audit
 
 
 def test_offchain_trade_view_equals_the_legacy_table_field_by_field(imported: Path) -> None:

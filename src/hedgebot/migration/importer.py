@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hedgebot.brokers.retry import DATABASE_RETRY, is_retryable
+from hedgebot.brokers.retry import DATABASE_RETRY, RetryPolicy, is_retryable
 from hedgebot.eventstore import EventStore, Projector, StoreTransaction
 from hedgebot.eventstore.sqlite import is_transient
 from hedgebot.migration.mapping import PlannedAggregate
@@ -110,9 +110,10 @@ def write(
     max_execution_id: int,
     progress: ProgressReporter,
     batch_size: int = BATCH_SIZE,
+    retry: RetryPolicy = MIGRATION_RETRY,
 ) -> WriteResult:
     """Write ``items`` in one transaction, retrying it whole on a transient error."""
-    return MIGRATION_RETRY.call_sync(
+    return retry.call_sync(
         _write_once,
         store,
         projector,

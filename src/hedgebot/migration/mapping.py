@@ -138,6 +138,7 @@ def position_command(position: LegacyPosition, orders: dict[int, LegacyOrder]) -
         threshold=LEGACY_THRESHOLD,
         pending_execution_id=position.pending_execution_id,
         last_updated=position.last_updated,
+        legacy_net_position=position.net_position,
     )
 
 

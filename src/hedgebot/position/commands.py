@@ -112,6 +112,7 @@ class Migrate(PositionCommand):
     threshold: ExecutionThreshold
     pending_execution_id: int | None = None
     last_updated: datetime | None = None
+    legacy_net_position: Decimal | None = None
 
 
 __all__ = [

@@ -81,6 +81,9 @@ class Migrated(PositionEvent):
     migrated_at: datetime
     pending_execution_id: int | None = field(default=None, metadata=EXTENSION)
     last_updated: datetime | None = field(default=None, metadata=EXTENSION)
+    # hedgebot (legacy import): the legacy ``net_position`` column as stored, kept for
+    # audit only; it went stale in the legacy bot, ``net_position`` is recomputed
+    legacy_net_position: Decimal | None = field(default=None, metadata=EXTENSION)
 
 
 @dataclass(frozen=True)

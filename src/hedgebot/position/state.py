@@ -362,6 +362,7 @@ def _migrate(state: PositionState, command: Migrate, ctx: DecideContext) -> Migr
         migrated_at=ctx.now,
         pending_execution_id=command.pending_execution_id,
         last_updated=command.last_updated,
+        legacy_net_position=command.legacy_net_position,
     )
 
 
