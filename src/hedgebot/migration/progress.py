@@ -49,40 +49,61 @@ class _RateColumn(ProgressColumn):
 
 
 class RichProgress:
-    """Bars with count, rate and ETA (terminal output)."""
+    """Bars with count, rate and ETA (terminal output).
+
+    The live display runs only while some task is unfinished: between phases (when the
+    import asks its questions) the terminal is left alone for the prompt.
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self._progress = Progress(
-            TextColumn("{task.description:<28}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            _RateColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
+        self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
-        self._progress.start()
+        self._open: set[str] = set()
+
+    def _live(self) -> Progress:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description:<28}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _RateColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self._progress.start()
+            self._tasks.clear()
+        return self._progress
 
     def start(self, key: str, label: str, total: int) -> None:
-        self._tasks[key] = self._progress.add_task(label, total=max(total, 0))
+        self._tasks[key] = self._live().add_task(label, total=max(total, 0))
+        self._open.add(key)
 
     def advance(self, key: str, amount: int = 1) -> None:
-        self._progress.advance(self._tasks[key], amount)
+        if self._progress is not None and key in self._tasks:
+            self._progress.advance(self._tasks[key], amount)
 
     def finish(self, key: str) -> None:
+        if self._progress is None or key not in self._tasks:
+            return
         task_id = self._tasks[key]
         task = self._progress.tasks[task_id]
         self._progress.update(task_id, completed=task.total)
+        self._open.discard(key)
+        if not self._open:
+            self.close()
 
     def line(self, message: str) -> None:
-        self._progress.console.print(message, markup=False, highlight=False)
+        self.console.print(message, markup=False, highlight=False)
 
     def close(self) -> None:
-        self._progress.stop()
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        self._open.clear()
 
 
 @dataclass

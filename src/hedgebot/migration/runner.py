@@ -286,7 +286,12 @@ class Migration:
         if to_write or options.clean:
             if not options.clean:
                 self.prompter.existing_events(counts, len(to_write))
-            self.prompter.backup(self._describe(target, legacy_path))
+            backed_up = (
+                str(legacy_path)
+                if self._same_file(target, legacy_path)
+                else f"{legacy_path} and {target.redacted()}"
+            )
+            self.prompter.backup(backed_up)
             if options.clean:
                 self.prompter.clean(self._describe(target, legacy_path))
         else:
