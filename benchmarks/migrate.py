@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import random
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -308,6 +309,8 @@ def main() -> None:
         f"(median of {args.runs}): {floor:.2f} s"
     )
     print(f"ratio import / floor: {imported / floor:.1f}x (targets: ≤ 10 s, ≤ 10x)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of the benchmark process: {peak:,.0f} MiB")
 
 
 if __name__ == "__main__":
