@@ -72,9 +72,7 @@ def base_symbol(tokenized: str) -> str:
     """
     if tokenized.startswith("t") and len(tokenized) > 1:
         base = tokenized[1:]
-    elif tokenized.endswith("0x"):
-        base = tokenized[:-2]
-    elif tokenized.endswith("s1"):
+    elif tokenized.endswith("0x") or tokenized.endswith("s1"):
         base = tokenized[:-2]
     else:
         raise NotTokenizedEquity(f"{tokenized!r} is not a tokenized equity symbol")
