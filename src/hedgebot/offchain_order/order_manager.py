@@ -24,6 +24,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import structlog
@@ -66,9 +67,16 @@ log = structlog.get_logger(__name__)
 CHECKPOINT = "order_manager"
 
 
-def idempotency_key(prefix: str, execution_id: int) -> str:
-    """The broker-side key of one execution: stable across restarts and retries."""
-    return f"{prefix}-{execution_id}"
+def idempotency_key(prefix: str, execution_id: int, placed_at: datetime) -> str:
+    """The broker-side key of one execution: stable across restarts and retries.
+
+    The execution id alone would repeat if an operator restored an older copy of the
+    store (the counter would hand the same ids out again for different hedges); the
+    decision's own timestamp makes the key differ then, while every retry of the same
+    decision still sends the same key.
+    """
+    millis = int(placed_at.timestamp() * 1000)
+    return f"{prefix}-{execution_id}-{millis}"
 
 
 @dataclass(frozen=True)
@@ -232,7 +240,7 @@ class OrderManager:
     async def _fetch(self, order: OffchainOrderRecord) -> _Outcome | None:
         """The broker I/O of one step, without writing anything."""
         if order.status == "PENDING":
-            key = idempotency_key(self.key_prefix, order.execution_id)
+            key = idempotency_key(self.key_prefix, order.execution_id, order.placed_at)
             try:
                 broker_order_id = await self.broker.place_market_order(
                     order.symbol, order.shares, order.direction, key

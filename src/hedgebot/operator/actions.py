@@ -230,7 +230,7 @@ class _Follower:
 
     async def submit(self, record: OffchainOrderRecord) -> str | None:
         """The broker order id, or None when the broker refused (recorded as failed)."""
-        key = idempotency_key(KEY_PREFIX, self.execution_id)
+        key = idempotency_key(KEY_PREFIX, self.execution_id, record.placed_at)
         try:
             broker_order_id = await self.broker.place_market_order(
                 record.symbol, record.shares, record.direction, key
