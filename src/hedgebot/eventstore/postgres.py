@@ -241,6 +241,10 @@ def _table(name: str) -> sql.Identifier:
     return sql.Identifier(check_identifier(name))
 
 
+def _positioned(events: Sequence[NewEvent], base: int) -> list[StoredEvent]:
+    return [StoredEvent.from_new(e, base + i + 1) for i, e in enumerate(events)]
+
+
 def _row_to_event(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(
         position=int(row[0]),
@@ -255,6 +259,14 @@ def _row_to_event(row: Sequence[Any]) -> StoredEvent:
 
 
 Params = Sequence[object]
+
+
+def _no_position_row() -> EventStoreError:
+    return EventStoreError(
+        "hedgebot_event_position has no row: the schema is damaged, run `hedgebot db upgrade`"
+    )
+
+
 Query = str | sql.SQL | sql.Composed
 
 
@@ -377,10 +389,7 @@ class _PgTransaction(_PgReader):
             return
         rows = self._fetch("SELECT last_position FROM hedgebot_event_position FOR UPDATE")
         if not rows:
-            raise EventStoreError(
-                "hedgebot_event_position has no row: the schema is damaged, "
-                "run `hedgebot db upgrade`"
-            )
+            raise _no_position_row()
         self.holds_write_lock = True
 
     # -- events ---------------------------------------------------------------
@@ -388,67 +397,86 @@ class _PgTransaction(_PgReader):
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
         if not events:
             return []
-        rows = self._fetch(
-            "UPDATE hedgebot_event_position SET last_position = last_position + %s "
-            "RETURNING last_position",
-            (len(events),),
-        )
-        if not rows:
-            raise EventStoreError(
-                "hedgebot_event_position has no row: the schema is damaged, "
-                "run `hedgebot db upgrade`"
-            )
+        if len(events) >= STAGED_APPEND_MIN:
+            base = self._allocate(len(events))
+            stored = _positioned(events, base)
+            written = self._insert_staged(stored)
+        else:
+            base, written = self._allocate_and_insert(events)
+            stored = _positioned(events, base)
         self.holds_write_lock = True
-        base = int(rows[0][0]) - len(events)
-        stored = [StoredEvent.from_new(e, base + i + 1) for i, e in enumerate(events)]
-        try:
-            if len(stored) >= STAGED_APPEND_MIN:
-                self._insert_staged(stored)
-            else:
-                self._insert(stored)
-        except ConcurrencyError:
-            # All or nothing even if the caller catches the error and commits: take
-            # back the rows and positions of this call (the write lock is held, so
-            # nobody else has allocated after ``base``).
+        if written != len(stored):
+            # All or nothing even if the caller catches the error and commits: take back
+            # the rows and positions of this call (the write lock is held, so nobody
+            # else has allocated after ``base``), then name the event that clashed.
+            clash = self._first_missing(stored)
             self._fetch(
                 "DELETE FROM events WHERE position > %s AND position <= %s",
-                (base, base + len(events)),
+                (base, base + len(stored)),
             )
             self._fetch("UPDATE hedgebot_event_position SET last_position = %s", (base,))
-            raise
+            raise ConcurrencyError(clash.aggregate_type, clash.aggregate_id, clash.sequence)
         if self.first_appended is None:
             self.first_appended = stored[0]
         return stored
 
-    def _insert(self, chunk: Sequence[StoredEvent]) -> None:
-        # ON CONFLICT DO NOTHING instead of an error keeps the transaction usable for
-        # naming the exact clashing event (and for taking the whole append back).
-        inserted = self._fetch(
+    def _allocate(self, count: int) -> int:
+        """Take the write lock and ``count`` positions; returns the position before them."""
+        rows = self._fetch(
+            "UPDATE hedgebot_event_position SET last_position = last_position + %s "
+            "RETURNING last_position - %s",
+            (count, count),
+        )
+        if not rows:
+            raise _no_position_row()
+        return int(rows[0][0])
+
+    def _allocate_and_insert(self, events: Sequence[NewEvent]) -> tuple[int, int]:
+        """Positions and rows in one round trip: (position before them, rows written).
+
+        ON CONFLICT DO NOTHING instead of an error keeps the transaction usable for
+        naming the exact clashing event and taking the whole append back.
+        """
+        rows = self._fetch(
             sql.SQL(
-                "INSERT INTO events ({}) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], "
-                "%s::text[], %s::text[]::json[], %s::text[]::json[], %s::bigint[]) "
-                "ON CONFLICT (aggregate_type, aggregate_id, sequence) DO NOTHING "
-                "RETURNING position"
+                "WITH allocated AS (UPDATE hedgebot_event_position "
+                "SET last_position = last_position + %s RETURNING last_position - %s AS base), "
+                "inserted AS (INSERT INTO events ({}) "
+                "SELECT u.aggregate_type, u.aggregate_id, u.sequence, u.event_type, "
+                "u.event_version, u.payload::json, u.metadata::json, allocated.base + u.ordinal "
+                "FROM allocated, unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], "
+                "%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(aggregate_type, "
+                "aggregate_id, sequence, event_type, event_version, payload, metadata, ordinal) "
+                "ORDER BY u.ordinal "
+                "ON CONFLICT (aggregate_type, aggregate_id, sequence) DO NOTHING RETURNING 1) "
+                "SELECT allocated.base, (SELECT count(*) FROM inserted) FROM allocated"
             ).format(_EVENT_INSERT_COLUMNS),
             (
-                [e.aggregate_type for e in chunk],
-                [e.aggregate_id for e in chunk],
-                [e.sequence for e in chunk],
-                [e.event_type for e in chunk],
-                [e.event_version for e in chunk],
-                [e.payload for e in chunk],
-                [e.metadata for e in chunk],
-                [e.position for e in chunk],
+                len(events),
+                len(events),
+                [e.aggregate_type for e in events],
+                [e.aggregate_id for e in events],
+                [e.sequence for e in events],
+                [e.event_type for e in events],
+                [e.event_version for e in events],
+                [e.payload for e in events],
+                [e.metadata for e in events],
             ),
         )
-        if len(inserted) == len(chunk):
-            return
-        written = {int(r[0]) for r in inserted}
-        clash = next(e for e in chunk if e.position not in written)
-        raise ConcurrencyError(clash.aggregate_type, clash.aggregate_id, clash.sequence)
+        if not rows:
+            raise _no_position_row()
+        return int(rows[0][0]), int(rows[0][1])
 
-    def _insert_staged(self, chunk: Sequence[StoredEvent]) -> None:
+    def _first_missing(self, stored: Sequence[StoredEvent]) -> StoredEvent:
+        """The first of ``stored`` that did not get in (positions after base are ours)."""
+        rows = self._fetch(
+            "SELECT position FROM events WHERE position >= %s AND position <= %s",
+            (stored[0].position, stored[-1].position),
+        )
+        written = {int(r[0]) for r in rows}
+        return next(e for e in stored if e.position not in written)
+
+    def _insert_staged(self, chunk: Sequence[StoredEvent]) -> int:
         """COPY the rows into a temporary table, then one INSERT … SELECT into events."""
         self._fetch(
             "CREATE TEMP TABLE IF NOT EXISTS hedgebot_append_stage (LIKE events) ON COMMIT DROP"
@@ -486,17 +514,7 @@ class _PgTransaction(_PgReader):
                 "SELECT count(*) FROM inserted"
             ).format(columns=_EVENT_INSERT_COLUMNS)
         )
-        if int(inserted[0][0]) == len(chunk):
-            return
-        # positions after ``base`` are this append's alone: a staged row whose position
-        # is not in events is one that clashed
-        missing = self._fetch(
-            "SELECT min(s.position) FROM hedgebot_append_stage s "
-            "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.position = s.position)"
-        )
-        position = int(missing[0][0])
-        clash = next(e for e in chunk if e.position == position)
-        raise ConcurrencyError(clash.aggregate_type, clash.aggregate_id, clash.sequence)
+        return int(inserted[0][0])
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         self._take_write_lock()
