@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 
 from hedgebot.eventstore.envelope import StoredEvent
+from hedgebot.eventstore.errors import ConcurrencyError, TransientStoreError
 from hedgebot.eventstore.registry import EventRegistry
 from hedgebot.eventstore.store import EventStore, StoreTransaction
 
@@ -48,6 +49,7 @@ class Reactor:
         *,
         batch_size: int = 500,
         checkpoint_every: int = 10_000,
+        max_attempts: int = 5,
     ) -> None:
         self.store = store
         self.name = name
@@ -57,6 +59,7 @@ class Reactor:
         self.handle = handle
         self.batch_size = batch_size
         self.checkpoint_every = checkpoint_every
+        self.max_attempts = max_attempts
         self._seen = 0
 
     def position(self) -> int:
@@ -98,18 +101,45 @@ class Reactor:
 
     def _one_by_one(self, relevant: Sequence[tuple[StoredEvent, Any]], last: int) -> None:
         for event, typed in relevant:
-            try:
-                with self.store.transaction() as tx:
-                    self._react(tx, [(event, typed)], event.position)
-            except Exception as exc:
-                raise ReactionFailed(
-                    f"{self.name}: cannot react to {event.event_type} of "
-                    f"{event.aggregate_type} {event.aggregate_id!r} (position {event.position}): "
-                    f"{exc}"
-                ) from exc
+            self._react_alone(event, typed)
         with self.store.transaction() as tx:
             if last > tx.get_checkpoint(self.name):
                 tx.set_checkpoint(self.name, last)
+
+    def _react_alone(self, event: StoredEvent, typed: Any) -> None:
+        """React to one event in its own transaction.
+
+        A conflict or a transient store condition (busy database, lost connection) is
+        retried up to ``max_attempts`` times: it says nothing about the event, and
+        stopping the manager for it would stall hedging. Any other failure is final.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.store.transaction() as tx:
+                    self._react(tx, [(event, typed)], event.position)
+                return
+            except (ConcurrencyError, TransientStoreError) as exc:
+                if attempt < self.max_attempts:
+                    log.warning(
+                        "reaction_retry",
+                        reactor=self.name,
+                        position=event.position,
+                        attempt=attempt,
+                        error=type(exc).__name__,
+                    )
+                    continue
+                raise self._failed(event, exc) from exc
+            except Exception as exc:
+                raise self._failed(event, exc) from exc
+
+    def _failed(self, event: StoredEvent, exc: Exception) -> ReactionFailed:
+        return ReactionFailed(
+            f"{self.name}: cannot react to {event.event_type} of "
+            f"{event.aggregate_type} {event.aggregate_id!r} (position {event.position}): "
+            f"{exc}"
+        )
 
     def drain(self) -> int:
         total = 0
