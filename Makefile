@@ -7,10 +7,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_DIR := node_tools
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint typecheck pytest pytest-postgres setup node contracts clean
+.PHONY: demo test lint typecheck pytest pytest-postgres setup node contracts chromium clean
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) chromium
+
+# Headless Chromium for the dashboard tests (Debian's package, driven by Playwright
+# through executable_path; `playwright install` is never used). About 1.5 min once.
+chromium:
+	@test -x $(CHROMIUM) || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +33,11 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 node: $(NODE_STAMP)
 
-# Recompile the Solidity test contracts into the committed artifacts (the anvil tests
-# also compile the sources in their set-up and fail if the artifacts are stale).
+# Recompile the Solidity test contracts into the one committed artifacts file, package
+# data of hedgebot.devnet (the anvil tests also compile the sources in their set-up and
+# fail if it is stale).
 contracts:
-	node tests/contracts/compile.js tests/contracts/artifacts.json
+	node tests/contracts/compile.js src/hedgebot/devnet/artifacts.json
 
 demo: setup
 	$(BIN)/hedgebot demo

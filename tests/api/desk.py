@@ -77,6 +77,10 @@ class Desk:
         )
         return trade_id
 
+    def acknowledge(self) -> int:
+        """Let the TradeManager acknowledge every recorded fill (no broker involved)."""
+        return TradeManager(self.core.store, self.core.positions, self.core.policy).drain()
+
     def settle(self, rounds: int = 4) -> None:
         """Acknowledge fills and drive broker orders until nothing moves (bounded)."""
         trades = TradeManager(self.core.store, self.core.positions, self.core.policy)

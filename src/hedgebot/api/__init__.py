@@ -1,0 +1,7 @@
+"""REST API and dashboard (SPEC §12): FastAPI app, routes per resource, live updates."""
+
+from hedgebot.api.app import create_app
+from hedgebot.api.health import HealthProbes
+from hedgebot.api.service import api_service
+
+__all__ = ["HealthProbes", "api_service", "create_app"]
