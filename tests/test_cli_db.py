@@ -120,6 +120,8 @@ def test_db_upgrade_reads_the_url_from_database_url(
     [
         ("mysql://db.example/hedge", "unsupported database URL scheme 'mysql'"),
         ("sqlite://", "SQLite URL without a file path"),
+        ("sqlite:///proc/no/such/dir/x.db", "cannot create the database"),
+        ("postgresql://hedgebot:s3cret@127.0.0.1:1/nowhere", "cannot upgrade postgresql://"),
     ],
 )
 def test_a_bad_url_is_a_one_line_error_and_a_failing_exit_code(url: str, message: str) -> None:
@@ -136,3 +138,4 @@ def test_a_bad_url_is_a_one_line_error_and_a_failing_exit_code(url: str, message
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
     assert message in lines[0]
+    assert "s3cret" not in result.stderr
