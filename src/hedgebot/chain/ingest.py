@@ -207,7 +207,7 @@ class TradeRecorder:
         self, chunk: Sequence[ChainTrade], checkpoint: tuple[str, int] | None
     ) -> RecordReport:
         report = RecordReport()
-        with self.store.transaction() as tx:
+        with self.store.transaction() as tx, self.handler.batch(tx):
             for trade in chunk:
                 self._witness_one(tx, trade, report)
             if checkpoint is not None:

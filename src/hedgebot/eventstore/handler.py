@@ -13,6 +13,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -244,6 +245,13 @@ class CommandHandler(Generic[S, C]):
                 continue
             self._remember(aggregate_id, _known_after(result, known))
             return result
+
+    def batch(self, tx: StoreTransaction) -> AbstractContextManager[None]:
+        """Defer view projection of every command run in ``tx`` inside this block to
+        its end (one pass over the views instead of one per command)."""
+        if self.projector is None:
+            return nullcontext()
+        return self.projector.deferred(tx)
 
     def execute_in(
         self,

@@ -10,7 +10,8 @@ order) equals the incrementally maintained one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from hedgebot.eventstore import codec
@@ -137,6 +138,7 @@ class Projector:
         names = [v.table for v in self.views]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate view tables: {names}")
+        self._deferred: dict[int, tuple[list[StoredEvent], list[Any]]] = {}
 
     def view(self, table: str) -> View:
         for view in self.views:
@@ -169,7 +171,14 @@ class Projector:
             return
         if decoded is None:
             decoded = [self.decode(e) for e in events]
+        pending = self._deferred.get(id(tx))
+        if pending is not None and views is None and not cleared:
+            pending[0].extend(events)
+            pending[1].extend(decoded)
+            return
         for view in selected:
+            if not any(view.handles(event) for event in events):
+                continue
             rows = {table: ViewRows(tx, table) for table in view.tables}
             if cleared:
                 for table_rows in rows.values():
@@ -188,6 +197,28 @@ class Projector:
             _finish(view, rows, len(events))
             for table_rows in rows.values():
                 table_rows.flush(tx)
+
+    @contextmanager
+    def deferred(self, tx: StoreTransaction) -> Iterator[None]:
+        """Project every event appended in this block once, at its end, in one pass.
+
+        Inside the block `apply` only collects; on a normal exit all collected events go
+        through the views together (each row read and written once instead of once per
+        command), still inside the caller's transaction. On an exception nothing is
+        projected and the transaction rolls back anyway. Views must not be read through
+        the store inside the block (a view's own rows are fine: `ViewRows` caches them).
+        """
+        key = id(tx)
+        if key in self._deferred:
+            yield
+            return
+        collected: tuple[list[StoredEvent], list[Any]] = ([], [])
+        self._deferred[key] = collected
+        try:
+            yield
+        finally:
+            del self._deferred[key]
+        self.apply(tx, collected[0], collected[1])
 
     def rebuild(self, store: EventStore, table: str, batch_size: int = 5000) -> int:
         """Recompute one view from all events, atomically. Returns the events read."""

@@ -196,7 +196,7 @@ class OrderManager:
         if not outcomes:
             return 0
         try:
-            with self.store.transaction() as tx:
+            with self.store.transaction() as tx, self.orders.batch(tx):
                 for outcome in outcomes:
                     self._record(tx, outcome)
         except Exception as exc:
