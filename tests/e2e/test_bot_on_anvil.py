@@ -27,6 +27,7 @@ from hedgebot.demo.broker import RejectFirstOrder
 from hedgebot.devnet.market import Fill, StockMarket
 from hedgebot.domain import Broker, Direction
 from hedgebot.eventstore.sqlite import SqliteEventStore
+from hedgebot.offchain_order.order_manager import idempotency_key
 from hedgebot.offchain_order.view import order as order_record
 from hedgebot.onchain_trade.view import trades_in_block_range
 from hedgebot.position.events import (
@@ -260,8 +261,9 @@ def test_a_scripted_session_on_anvil_gives_exactly_the_expected_events_and_order
         # the broker saw exactly three orders, one per idempotency key; the rejected
         # placement never became one
         assert paper.orders_placed == 3
-        assert [paper.orders_for_key(f"hedgebot-{n}") for n in (1, 2, 3, 4)] == [1, 1, 0, 1]
-        assert broker.rejected_key == "hedgebot-3"
+        keys = [idempotency_key("hedgebot", o.execution_id, o.placed_at) for o in orders if o]
+        assert [paper.orders_for_key(key) for key in keys] == [1, 1, 0, 1]
+        assert broker.rejected_key == keys[2]
 
         recorded = trades_in_block_range(store, market.deployment_block, 10**9)
         assert sorted(f"{t.tx_hash}:{t.log_index}" for t in recorded) == sorted(
