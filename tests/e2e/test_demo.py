@@ -107,3 +107,20 @@ def test_demo_on_a_terminal_shows_the_live_tables_and_the_pnl_summary() -> None:
     assert "Final positions" in result.stdout
     assert "Realised PnL (FIFO, both venues)" in result.stdout
     assert "settled: yes" in result.stdout
+
+
+def test_demo_without_anvil_says_how_to_install_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [hedgebot_script(), "demo", "--fills", "5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HEDGEBOT_ANVIL": str(tmp_path / "no-anvil-here")},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: HEDGEBOT_ANVIL=")
+    assert "not an executable file" in result.stderr
+    assert "make demo" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -39,7 +39,10 @@ def find_anvil(environ: Mapping[str, str] | None = None, start: Path | None = No
     if configured:
         path = Path(configured)
         if not (path.is_file() and os.access(path, os.X_OK)):
-            raise AnvilNotFound(f"{ANVIL_ENV}={configured} is not an executable file")
+            raise AnvilNotFound(
+                f"{ANVIL_ENV}={configured} is not an executable file (unset it to use the "
+                "anvil that `make demo` installs in node_tools)"
+            )
         return path
     here = (start or Path(__file__)).resolve()
     for folder in here.parents:
