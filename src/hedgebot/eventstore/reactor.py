@@ -19,6 +19,7 @@ rather than being skipped, because a lost reaction is lost money.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import structlog
@@ -32,6 +33,8 @@ log = structlog.get_logger(__name__)
 
 Handle = Callable[[StoreTransaction, StoredEvent, Any], int]
 Wants = Callable[[StoredEvent, Any], bool]
+#: e.g. `CommandHandler.batch`: project the batch's commands in one pass at its end
+Batch = Callable[[StoreTransaction], AbstractContextManager[None]]
 
 
 class ReactionFailed(RuntimeError):
@@ -50,8 +53,10 @@ class Reactor:
         batch_size: int = 500,
         checkpoint_every: int = 10_000,
         max_attempts: int = 5,
+        batch: Batch | None = None,
     ) -> None:
         self.store = store
+        self.batch = batch or (lambda tx: nullcontext())
         self.name = name
         self.registries = {r.aggregate_type: r for r in registries}
         self.aggregate_types = tuple(self.registries)
@@ -79,7 +84,7 @@ class Reactor:
             self._seen = last
             return len(events)
         try:
-            with self.store.transaction() as tx:
+            with self.store.transaction() as tx, self.batch(tx):
                 self._react(tx, relevant, last)
         except Exception as exc:
             log.warning("reaction_batch_failed", reactor=self.name, error=str(exc))

@@ -140,6 +140,7 @@ class OrderManager:
             [POSITION_EVENTS],
             wants=lambda event, decoded: isinstance(decoded, OffChainOrderPlaced),
             handle=self._handle_placed,
+            batch=orders.batch,
         )
 
     # -- 1. reactor -----------------------------------------------------------

@@ -68,6 +68,7 @@ class TradeManager:
             [ONCHAIN_TRADE_EVENTS],
             wants=lambda event, decoded: isinstance(decoded, Filled),
             handle=self._handle,
+            batch=positions.batch,
             batch_size=batch_size,
         )
 
