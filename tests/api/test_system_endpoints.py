@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from hedgebot.api import HealthProbes
+from hedgebot.api import HealthProbes, bot_probes
 from hedgebot.bootstrap import Core
 from hedgebot.brokers.errors import BrokerUnavailable
+from hedgebot.brokers.paper import PaperBroker
 from hedgebot.brokers.protocol import MarketClock
+from hedgebot.chain.service import build_chain_stack, follower_settings
+from hedgebot.config import load_settings
 from tests.api.conftest import TestClient
 
 CHECKPOINT = "chain_follower:0x" + "ab" * 20
@@ -184,3 +188,36 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     }
     assert "post" in paths["/orders"]
     assert client.get("/docs").status_code == 200
+
+
+def test_the_bots_probes_read_the_followers_head_and_checkpoint(
+    make_client: Callable[..., TestClient], core: Core, broker: PaperBroker
+) -> None:
+    settings = load_settings(
+        None,
+        environ={
+            "HEDGEBOT_CHAIN__ORDERBOOK": "0x" + "ab" * 20,
+            "HEDGEBOT_CHAIN__OWNER": "0x" + "cd" * 20,
+            "HEDGEBOT_CHAIN__RPC_URL": "http://127.0.0.1:9",
+        },
+    )
+    stack = build_chain_stack(
+        follower_settings(settings.require_chain()),
+        rpc_url=settings.chain.rpc_url,
+        store=core.store,
+        handler=core.onchain_trades,
+    )
+    try:
+        set_checkpoint(core, 500)
+        stack.follower.last_head = 503
+        probes = bot_probes(settings, stack.follower, broker)
+        checks = make_client(probes=probes).get("/health").json()["checks"]
+    finally:
+        asyncio.run(stack.aclose())
+    assert (checks["chain"]["status"], checks["chain"]["lag_blocks"]) == ("ok", 3)
+    assert checks["broker"] == {
+        "status": "ok",
+        "detail": None,
+        "kind": "paper",
+        "market_open": True,
+    }

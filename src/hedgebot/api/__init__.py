@@ -1,7 +1,7 @@
 """REST API and dashboard (SPEC §12): FastAPI app, routes per resource, live updates."""
 
 from hedgebot.api.app import create_app
-from hedgebot.api.health import HealthProbes
+from hedgebot.api.health import HealthProbes, bot_probes
 from hedgebot.api.service import api_service
 
-__all__ = ["HealthProbes", "api_service", "create_app"]
+__all__ = ["HealthProbes", "api_service", "bot_probes", "create_app"]

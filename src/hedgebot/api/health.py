@@ -18,10 +18,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hedgebot.clock import Clock
+from hedgebot.config import Settings
 from hedgebot.eventstore import EventStore, codec
+
+if TYPE_CHECKING:
+    from hedgebot.brokers.protocol import BrokerPort
+    from hedgebot.chain.follower import ChainFollower
 
 
 @dataclass
@@ -81,6 +86,22 @@ class HealthProbes:
             }
         self._broker_cached = (now, result)
         return result
+
+
+def bot_probes(settings: Settings, follower: ChainFollower, broker: BrokerPort) -> HealthProbes:
+    """What ``hedgebot run`` knows: the follower's last head and a live broker.
+
+    Wiring in `hedgebot.conductor.run_bot`::
+
+        probes = bot_probes(settings, stack.follower, broker)
+        services.append(api_service(core, settings, probes, broker=broker))
+    """
+    return HealthProbes(
+        chain_head=lambda: follower.last_head,
+        chain_checkpoint=follower.settings.checkpoint_name,
+        broker=broker.market_clock,
+        broker_kind=settings.broker.kind,
+    )
 
 
 def store_check(store: EventStore) -> dict[str, Any]:
