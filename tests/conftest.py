@@ -85,9 +85,7 @@ def postgres_store(postgres_url: str) -> Iterator[PostgresEventStore]:
     store.close()
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, sqlite_path: Path) -> Iterator[EventStore]:
     """The event store under contract test, once per backend."""
     if request.param == "memory":

@@ -119,7 +119,5 @@ class TradeId:
     def parse(cls, aggregate_id: str) -> TradeId:
         tx_hash, sep, index = aggregate_id.rpartition(":")
         if not sep or not index.isdigit():
-            raise ValueError(
-                f"invalid trade id {aggregate_id!r}: expected 'tx_hash:log_index'"
-            )
+            raise ValueError(f"invalid trade id {aggregate_id!r}: expected 'tx_hash:log_index'")
         return cls(normalize_tx_hash(tx_hash), int(index))
