@@ -9,6 +9,7 @@ import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ import pytest
 from hedgebot.brokers.fakes.alpaca import FakeAlpaca
 from hedgebot.brokers.fakes.base import FillPlan, run_in_thread
 from hedgebot.clock import ManualClock
-from hedgebot.devnet.market import DEMO_STOCKS, StockMarket, Takers
+from hedgebot.devnet.market import DEMO_STOCKS, Fill, StockMarket, Takers
+from hedgebot.domain import Direction
 from hedgebot.eventstore.sqlite import SqliteEventStore
+from hedgebot.offchain_order.view import order as order_record
 from tests.e2e.botproc import (
     BotProcess,
     Stream,
@@ -140,3 +143,40 @@ def test_sigterm_during_a_burst_exits_0_in_the_grace_period_and_a_restart_leaves
         check_exactly_once(store, fake_alpaca, fills, trade_ids)
     finally:
         store.close()
+
+
+def test_a_bot_killed_after_the_broker_took_the_order_but_before_recording_it_places_nothing_twice(
+    market: StockMarket, fake_alpaca: FakeAlpaca, sqlite_path: Path, tmp_path: Path
+) -> None:
+    """The narrowest crash window, hit on purpose: the fake creates the order and never
+    answers, the bot is SIGKILLed while it waits, and the restarted bot must find the
+    existing order by its client order id instead of placing a second one."""
+    fake_alpaca.faults.hang(after_handling=True, method="POST", path="/v2/orders")
+    config = write_config(tmp_path / "bot.toml", sqlite_path, market, grace=GRACE_SECONDS)
+    env = bot_environment(market, fake_alpaca)
+    store = SqliteEventStore(str(sqlite_path), synchronous="NORMAL")
+    try:
+        bot = BotProcess(config, env, tmp_path / "bot.log")
+        wait_until(bot.started, timeout=60, what=f"start-up:\n{bot.log_tail()}")
+        fill = Fill("tAAPL", Direction.BUY, Decimal("2.5"), Decimal("227.50"))
+        tx = market.emit([fill])
+        wait_until(
+            lambda: fake_alpaca.orders_created() == 1, timeout=60, what="the order at the broker"
+        )
+        pending = order_record(store, 1)
+        assert pending is not None and pending.status == "PENDING"  # not yet recorded
+        bot.kill()
+
+        bot = BotProcess(config, env, tmp_path / "bot.log")
+        wait_until(bot.started, timeout=60, what=f"restart:\n{bot.log_tail()}")
+        wait_until(lambda: settled(store, 1), timeout=60, what=f"settle ({counts(store)})")
+        assert bot.terminate(timeout=GRACE_SECONDS + 3) == 0, bot.log_tail()
+        figures = check_exactly_once(store, fake_alpaca, [fill], market.trade_ids(tx))
+        done = order_record(store, 1)
+    finally:
+        store.close()
+    assert figures == {"executions": 1, "broker_orders": 1}
+    assert fake_alpaca.post_attempts == 1
+    (only,) = fake_alpaca.orders.values()
+    assert done is not None and done.status == "FILLED"
+    assert done.broker_order_id == only.order_id
