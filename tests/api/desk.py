@@ -26,6 +26,7 @@ from hedgebot.brokers.paper import PaperBroker
 from hedgebot.clock import ManualClock
 from hedgebot.config import load_settings
 from hedgebot.domain import Direction
+from hedgebot.eventstore import EventStore
 from hedgebot.eventstore.sqlite import SqliteEventStore
 from hedgebot.offchain_order.order_manager import OrderManager
 from hedgebot.onchain_trade.commands import Witness
@@ -48,10 +49,13 @@ class Desk:
 
     @classmethod
     def open(cls, path: Path, start: datetime = START) -> Desk:
+        return cls.over(SqliteEventStore(str(path), synchronous="NORMAL"), start)
+
+    @classmethod
+    def over(cls, store: EventStore, start: datetime = START) -> Desk:
+        """A desk over any store backend (closed with the desk)."""
         clock = ManualClock(start)
-        settings = load_settings(None, environ={"HEDGEBOT_DATABASE__URL": f"sqlite://{path}"})
-        store = SqliteEventStore(str(path), synchronous="NORMAL")
-        core = build_core(settings, clock=clock, store=store)
+        core = build_core(load_settings(None, environ={}), clock=clock, store=store)
         broker = PaperBroker(clock=clock)
         return cls(core, clock, broker)
 
@@ -106,7 +110,11 @@ class Desk:
 
 
 def seed(path: Path) -> None:
-    desk = Desk.open(path)
+    seed_desk(Desk.open(path))
+
+
+def seed_desk(desk: Desk) -> None:
+    """Write the story of the module docstring through ``desk`` (and close it)."""
     try:
         desk.broker.set_price("AAPL", Decimal("103"))
         desk.fill("tAAPL", "0.6", Direction.BUY, "100")
