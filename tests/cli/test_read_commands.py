@@ -249,3 +249,45 @@ def test_the_installed_command_exits_2_on_bad_arguments_and_1_on_errors(tmp_path
     assert failed.returncode == 1
     assert failed.stderr.strip().startswith("error: cannot open SQLite database")
     assert "Traceback" not in failed.stderr
+
+
+def test_events_of_schwab_auth_never_show_the_encrypted_tokens(desk_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from pydantic import SecretStr
+
+    from hedgebot.brokers.schwab.auth import StoreTokens
+    from hedgebot.brokers.schwab.crypto import TokenCipher
+    from hedgebot.brokers.schwab.tokens import schwab_auth_handler
+    from hedgebot.clock import ManualClock
+    from hedgebot.eventstore.sqlite import SqliteEventStore
+
+    cipher = TokenCipher(bytes(range(32)))
+    access = cipher.encrypt(SecretStr("plain-access-token"))
+    refresh = cipher.encrypt(SecretStr("plain-refresh-token"))
+    fetched = datetime(2025, 1, 7, 15, 0, tzinfo=UTC)
+    store = SqliteEventStore(str(desk_path))
+    try:
+        schwab_auth_handler(store, ManualClock(fetched)).execute(
+            "schwab", StoreTokens(access_token=access, refresh_token=refresh, fetched_at=fetched)
+        )
+        stored_payload = store.load_stream("SchwabAuth", "schwab")[0].payload
+    finally:
+        store.close()
+    url = f"sqlite://{desk_path}"
+    ciphertexts = [part for part in stored_payload.split('"') if part.startswith("0x")]
+    assert len(ciphertexts) == 2
+    outputs = {}
+    for mode, extra in (("json", ["--json"]), ("table", [])):
+        result = runner.invoke(
+            app, ["events", "SchwabAuth", "schwab", "--database-url", url, *extra]
+        )
+        assert result.exit_code == 0, result.output
+        assert "TokensStored" in result.stdout
+        for secret in ("plain-access-token", "plain-refresh-token", *ciphertexts):
+            assert secret[:24] not in result.output
+        outputs[mode] = result.stdout
+    payload = json.loads(outputs["json"])["events"][0]["payload"]["TokensStored"]
+    assert payload["access_token"] == "<encrypted, not shown>"
+    assert payload["refresh_token"] == "<encrypted, not shown>"
+    assert payload["access_token_fetched_at"] == "2025-01-07T15:00:00Z"
