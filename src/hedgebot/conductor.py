@@ -25,6 +25,7 @@ from hedgebot.config import Settings
 if TYPE_CHECKING:
     from hedgebot.bootstrap import Core
     from hedgebot.brokers.protocol import BrokerPort
+    from hedgebot.leadership import Leadership
 
 log = structlog.get_logger(__name__)
 
@@ -162,15 +163,23 @@ async def run_bot(
     broker: BrokerPort | None = None,
     stop: Stop | None = None,
     install_signal_handlers: bool = True,
+    leadership: Leadership | None = None,
 ) -> None:
     """Chain follower + enrichment + managers + position checker, until a signal.
 
     ``core``, ``broker`` and ``stop`` let an embedding caller (the demo, end-to-end
     tests) share the store, choose the broker and end the run; what the caller passes
     in, the caller closes. Otherwise both are built from ``settings`` and closed here.
+
+    Only the leader writes (`hedgebot.leadership`): the process first waits for the
+    leader lock of ``settings.database.url`` (or ``leadership``), serving
+    `standby_services` meanwhile, and only then builds the broker and starts the
+    writing services. Losing the lock fails the ``leadership`` service, which stops
+    every writer and ends the run with `ServiceFailed` (a non-zero exit).
     """
     from hedgebot.bootstrap import build_broker, build_core
     from hedgebot.chain.service import build_chain_stack, follower_settings
+    from hedgebot.leadership import leadership_for
     from hedgebot.offchain_order.order_manager import OrderManager
     from hedgebot.position.checker import PositionChecker
     from hedgebot.position.trade_manager import TradeManager
@@ -178,12 +187,31 @@ async def run_bot(
     chain_settings = settings.require_chain()
     settings.require_broker_secrets()
     owns_core, owns_broker = core is None, broker is None
+    if leadership is None:
+        leadership = leadership_for(settings.database.url)
     if core is None:
         core = build_core(settings, clock=clock)
+    try:
+        leading = await await_leadership(
+            leadership,
+            stop,
+            standby_services(settings, core),
+            install_signal_handlers=install_signal_handlers,
+        )
+    except BaseException:
+        leadership.release()
+        if owns_core:
+            core.close()
+        raise
+    if not leading:
+        if owns_core:
+            core.close()
+        return
     if broker is None:
         try:
             broker = await build_broker(settings, core)
         except BaseException:
+            leadership.release()
             core.close()
             raise
     stack = build_chain_stack(
@@ -239,6 +267,7 @@ async def run_bot(
         await periodic(stop, managers.position_check_interval_seconds, sweep)
 
     services = [
+        NamedService("leadership", leadership.watch),
         NamedService("chain_follower", follow),
         NamedService("enricher", enrich),
         NamedService("trade_manager", acknowledge),
@@ -259,8 +288,67 @@ async def run_bot(
             install_signal_handlers=install_signal_handlers,
         )
     finally:
+        leadership.release()
         await stack.aclose()
         if owns_broker:
             await broker.aclose()
         if owns_core:
             core.close()
+
+
+async def await_leadership(
+    leadership: Leadership,
+    stop: Stop | None,
+    standby: list[NamedService],
+    *,
+    install_signal_handlers: bool = True,
+) -> bool:
+    """Wait for the leader lock, running the ``standby`` services meanwhile.
+
+    True once leading (the standby services are stopped first); False when stopped
+    (a signal, the caller's ``stop``, or a failing standby service, which then raises
+    `ServiceFailed`) before that. Logs nothing on the way in when the lock is free.
+    """
+    waiting = Stop()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, _on_signal, waiting, sig)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+                pass
+    forward = asyncio.create_task(_forward_stop(stop, waiting))
+    serving = (
+        asyncio.create_task(run_services(standby, stop=waiting, install_signal_handlers=False))
+        if standby
+        else None
+    )
+    try:
+        leading = await leadership.acquire(waiting)
+    finally:
+        waiting.set()
+        forward.cancel()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        if serving is not None:
+            await serving
+    return leading and not (stop is not None and stop.is_set)
+
+
+async def _forward_stop(source: Stop | None, target: Stop) -> None:
+    if source is not None:
+        await source.wait()
+        target.set()
+
+
+def standby_services(settings: Settings, core: Core) -> list[NamedService]:
+    """What a process serves while another one leads: the hook for a read-only API.
+
+    Empty for now: `hedgebot.api.api_service` is not yet wired into `run_bot` (the
+    leader does not serve it either); when it is, a waiting process should serve it
+    here with mutating endpoints disabled (no ``api.token``) so the standby answers
+    reads. Only leaders may write.
+    """
+    return []
