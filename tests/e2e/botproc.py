@@ -263,6 +263,12 @@ def check_exactly_once(
     )
     assert set(filled) == set(trade_ids), "recorded fills differ from the fills emitted"
     assert set(filled.values()) == {1}, "a fill was recorded twice"
+    enriched = Counter(
+        e.aggregate_id for e in events if e.event_type == "OnChainTradeEvent::Enriched"
+    )
+    assert set(enriched.values()) <= {1}, "a fill was enriched twice"
+    view_rows = int(str(store.query("SELECT COUNT(*) FROM onchain_trade_view")[0][0]))
+    assert view_rows == len(trade_ids), "onchain_trade_view disagrees with the events"
 
     # acknowledged exactly once; net = fills - filled hedges, exactly
     acknowledged: Counter[str] = Counter()
@@ -322,4 +328,5 @@ def check_exactly_once(
     for record in orders_by_status(store, "FILLED"):
         assert record.broker_order_id == by_execution[record.execution_id]
     assert not open_orders(store)
+    assert len(orders_by_status(store, "FILLED")) == len(placed), "offchain_trade_view disagrees"
     return {"executions": len(placed), "broker_orders": fake.orders_created()}

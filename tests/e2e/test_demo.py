@@ -90,6 +90,11 @@ def test_demo_with_60_fills_exits_0_and_prints_a_consistent_summary() -> None:
         {"TSLA": 1}
     )
     assert D(pnl["total_realised"]) == sum(D(p["realised_pnl"]) for p in positions)
+    notes = [line for line in lines if line.startswith("note: ")]
+    assert notes == [
+        "note: 1 TSLA hedge(s) rejected by the broker; net unchanged, so it was hedged "
+        f"again: {next(p['hedges_filled'] for p in positions if p['symbol'] == 'TSLA')} filled"
+    ]
 
 
 def test_demo_on_a_terminal_shows_the_live_tables_and_the_pnl_summary() -> None:

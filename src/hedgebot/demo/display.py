@@ -99,6 +99,24 @@ def live_view(progress: Progress, *, emitted: int, fills: int, header: str) -> R
     )
 
 
+def failure_notes(progress: Progress) -> list[str]:
+    """One line per symbol whose hedges failed: what became of its exposure."""
+    notes = []
+    for row in progress.symbols:
+        if not row.hedges_failed:
+            continue
+        if row.suspended:
+            outcome = "automatic hedging is suspended until an operator acts"
+        elif row.hedges_filled:
+            outcome = f"net unchanged, so it was hedged again: {row.hedges_filled} filled"
+        else:
+            outcome = "its exposure is still open"
+        notes.append(
+            f"note: {row.hedges_failed} {row.symbol} hedge(s) rejected by the broker; {outcome}"
+        )
+    return notes
+
+
 def print_summary(
     console: Console,
     progress: Progress,
@@ -110,6 +128,8 @@ def print_summary(
 ) -> None:
     settled = "yes" if progress.settled(emitted) else "no"
     realised = {entry.symbol: entry for entry in pnl.symbols}
+    for line in failure_notes(progress):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if plain:
         console.print(
             f"summary: fills_requested={fills} fills_emitted={emitted} "
