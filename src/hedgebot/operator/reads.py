@@ -114,8 +114,10 @@ def list_trades(
         clauses.append("created_at < ?")
         params.append(sql_timestamp(until))
     where = _where(clauses)
+    # NULLS LAST (rows migrated without created_at go last on both backends) keeps the
+    # created_at index usable; "created_at IS NULL" as a sort key forces a full sort.
     order = (
-        " ORDER BY created_at IS NULL, created_at DESC, block_number DESC, log_index DESC,"
+        " ORDER BY created_at DESC NULLS LAST, block_number DESC, log_index DESC,"
         " view_id DESC LIMIT ? OFFSET ?"
     )
     rows = store.query(
@@ -310,10 +312,13 @@ def list_pnl(
         params += [legacy_timestamp(until), time_key(until)]
     where = _where(clauses)
     direction = "DESC" if order == "desc" else "ASC"
+    # ``timestamp`` is ``sort_key``'s time cut to the second, so (timestamp, sort_key) is
+    # the PnL order, and the indexed ``timestamp`` spares a sort of the whole table.
     rows = store.query(
         "SELECT CAST(payload AS TEXT) FROM metrics_pnl_view"  # noqa: S608 (fixed text)
         + where
-        + f" ORDER BY sort_key {direction}, view_id {direction} LIMIT ? OFFSET ?",
+        + f" ORDER BY timestamp {direction}, sort_key {direction}, view_id {direction}"
+        + " LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
     items = [pnl_from_payload(row[0]) for row in rows]
