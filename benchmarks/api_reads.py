@@ -28,6 +28,7 @@ from hedgebot.config import load_settings
 from hedgebot.domain import Direction
 from hedgebot.eventstore.schema import upgrade
 from hedgebot.eventstore.sqlite import SqliteEventStore
+from hedgebot.logs import configure_logging
 from hedgebot.offchain_order.order_manager import OrderManager
 from hedgebot.onchain_trade.commands import Witness
 from hedgebot.position.trade_manager import TradeManager
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=50)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    configure_logging("WARNING", json_output=False)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "desk.db"
         upgrade(f"sqlite://{path}")
