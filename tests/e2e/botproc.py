@@ -37,6 +37,7 @@ from hedgebot.position.view import all_positions, positions_ready_to_hedge
 
 ALPACA_DECIMALS = 9
 STARTED = b'"event": "services_started"'
+WRITER = b'"trade_manager"'
 KEY = re.compile(r"^hedgebot-(\d+)(?:-\d+)?$")
 ZERO = Decimal(0)
 ACKNOWLEDGED_SQL = (
@@ -84,6 +85,9 @@ timeout_seconds = 5
 position_check_interval_seconds = 0.2
 shutdown_grace_seconds = {grace}
 
+[api]
+port = 0  # when the bot serves its API: an ephemeral port, never a clash on 8080
+
 [logging]
 level = "INFO"
 json_output = true
@@ -124,13 +128,15 @@ class BotProcess:
         return self.process.poll() is None
 
     def started(self) -> bool:
-        """Its services are running (it logged ``services_started``)."""
+        """Its writing services run: it logged ``services_started`` with the managers
+        (a standby process also logs ``services_started``, for its read-only API)."""
         with self.log_path.open("rb") as handle:
             handle.seek(self._read_from)
             chunk = handle.read()
-        if STARTED in chunk:
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        if any(STARTED in line and WRITER in line for line in complete.splitlines()):
             return True
-        self._read_from += max(0, chunk.rfind(b"\n") + 1)
+        self._read_from += len(complete)
         return False
 
     def survives(self, seconds: float) -> bool:
