@@ -1,5 +1,5 @@
 """The manual-order action itself: market hours, partial fills, idempotent re-sends, and
-what the OrderManager does with a manual order (a known gap, marked xfail below)."""
+what the OrderManager does with a manual order left open (it completes the order only)."""
 
 from __future__ import annotations
 
@@ -100,12 +100,6 @@ def test_an_order_still_working_when_the_wait_ends_is_cancelled_and_failed(
     assert outcome.note == "not filled within 0 s: cancelled at the broker"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OrderManager completes every order on its Position's pending execution; a "
-    "manual order has none, so the completion is rolled back and the order stays "
-    "SUBMITTED (needs an OrderManager change; see the operator report)",
-)
 def test_the_order_manager_completes_a_manual_order_left_open(
     core: Core, clock: ManualClock
 ) -> None:

@@ -196,12 +196,14 @@ class OrderManager:
         outcomes = [outcome for outcome in fetched if outcome is not None]
         if not outcomes:
             return 0
+        recorded = outcomes
         try:
             with self.store.transaction() as tx, self.orders.batch(tx):
                 for outcome in outcomes:
                     self._record(tx, outcome)
         except Exception as exc:
             log.warning("order_outcomes_batch_failed", error=str(exc), size=len(outcomes))
+            recorded = []
             for outcome in outcomes:
                 try:
                     with self.store.transaction() as tx:
@@ -214,9 +216,11 @@ class OrderManager:
                         execution_id=outcome.order.execution_id,
                         error=str(single),
                     )
-        for outcome in outcomes:
+                else:
+                    recorded.append(outcome)
+        for outcome in recorded:
             self._announce(outcome)
-        return len(outcomes)
+        return len(recorded)
 
     def _due(self, order: OffchainOrderRecord, now: float) -> bool:
         if order.status == "PENDING":
@@ -287,11 +291,12 @@ class OrderManager:
                 self.orders.execute_in(tx, order_id, MarkFailed(error=outcome.failure))
             except AlreadyCompleted:
                 return
-            self.positions.execute_in(
-                tx,
-                order.symbol,
-                FailOffChainOrder(execution_id=order.execution_id, error=outcome.failure),
-            )
+            if self._hedge_of_position(tx, order):
+                self.positions.execute_in(
+                    tx,
+                    order.symbol,
+                    FailOffChainOrder(execution_id=order.execution_id, error=outcome.failure),
+                )
         elif outcome.partial is not None:
             cents = outcome.partial.average_fill_price_cents
             assert cents is not None
@@ -321,6 +326,8 @@ class OrderManager:
             )
         except AlreadyCompleted:
             return
+        if not self._hedge_of_position(tx, order):
+            return
         self.positions.execute_in(
             tx,
             order.symbol,
@@ -333,6 +340,24 @@ class OrderManager:
                 broker_timestamp=when,
             ),
         )
+
+    def _hedge_of_position(self, tx: StoreTransaction, order: OffchainOrderRecord) -> bool:
+        """Whether this order is its Position's pending hedge.
+
+        A manual order (`hedgebot order`) is an OffchainOrder no Position decided: its
+        fill or failure is recorded on the order only, and the Position is left alone
+        (completing it there would be rejected and roll the outcome back for good).
+        """
+        position = self.positions.load(order.symbol, tx).state
+        if position.pending_execution_id == order.execution_id:
+            return True
+        log.info(
+            "order_not_a_position_hedge",
+            execution_id=order.execution_id,
+            symbol=order.symbol,
+            position_pending=position.pending_execution_id,
+        )
+        return False
 
     def _announce(self, outcome: _Outcome) -> None:
         """Logs and metrics after the commit (never for a rolled-back outcome twice)."""
