@@ -192,6 +192,11 @@ class _SqliteReader:
         )
         return None if row is None else ViewRow(view_id, int(row[0]), str(row[1]))
 
+    def view_is_empty(self, table: str) -> bool:
+        """True when the view table has no row (one index probe)."""
+        row = self._one(f"SELECT 1 FROM {check_identifier(table)} LIMIT 1")  # noqa: S608
+        return row is None
+
     def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
         path = "$." + check_identifier(field)
         rows = self._all(

@@ -22,6 +22,16 @@ from hedgebot.eventstore.store import EventStore, StoreReader, StoreTransaction,
 
 _DELETED = object()
 
+#: a projection pass of at least this many events first asks the store (when it can
+#: tell cheaply) whether each table is empty: a bulk import or a first projection into
+#: an empty table then reads no row back (one probe instead of a query per row)
+EMPTY_PROBE_MIN_EVENTS = 1000
+
+
+def _known_empty(tx: StoreReader, table: str) -> bool:
+    probe = getattr(tx, "view_is_empty", None)
+    return probe is not None and bool(probe(table))
+
 
 class ViewRows:
     """Rows of one view table inside one transaction, cached and flushed once."""
@@ -183,6 +193,10 @@ class Projector:
             if cleared:
                 for table_rows in rows.values():
                     table_rows.mark_cleared()
+            elif len(events) >= EMPTY_PROBE_MIN_EVENTS:
+                for table, table_rows in rows.items():
+                    if _known_empty(tx, table):
+                        table_rows.mark_cleared()
             for event, typed in zip(events, decoded, strict=True):
                 if not view.handles(event):
                     continue

@@ -60,8 +60,10 @@ def _sql_timestamp(value: datetime | None) -> str | None:
     """``YYYY-MM-DD HH:MM:SS`` in UTC (SQLite ``datetime()`` text, fraction dropped)."""
     if value is None:
         return None
-    v = value.astimezone(UTC)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat always writes a 4-digit year: "YYYY-MM-DD HH:MM:SS+00:00"
+    return value.isoformat(" ", "seconds")[:19]
 
 
 def _rfc(value: datetime | None) -> str | None:
@@ -184,11 +186,14 @@ class OffchainTradeView(View):
             decoded = OFFCHAIN_ORDER_EVENTS.decode(event)
         view_id = event.aggregate_id
         execution_id = int(view_id)
+        # Placed / Migrated open the order's stream, so at sequence 1 the row is new:
+        # its version is 1 and the store need not be asked for the current one.
+        first = 1 if event.sequence == 1 else None
         if isinstance(decoded, Placed):
-            table.put(view_id, _placed_row(execution_id, decoded))
+            table.put(view_id, _placed_row(execution_id, decoded), version=first)
             return
         if isinstance(decoded, Migrated):
-            table.put(view_id, _migrated_row(execution_id, decoded))
+            table.put(view_id, _migrated_row(execution_id, decoded), version=first)
             return
         current = table.get(view_id)
         if current is None:

@@ -51,8 +51,10 @@ class QueryStore(Protocol):
 
 def sql_timestamp(value: datetime) -> str:
     """``YYYY-MM-DD HH:MM:SS`` in UTC (SQLite ``datetime()`` text, fraction dropped)."""
-    v = value.astimezone(UTC)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat always writes a 4-digit year: "YYYY-MM-DD HH:MM:SS+00:00"
+    return value.isoformat(" ", "seconds")[:19]
 
 
 def _real(value: Decimal | None) -> float | None:
@@ -222,10 +224,13 @@ class OnChainTradeView(View):
             decoded = ONCHAIN_TRADE_EVENTS.decode(event)
         trade_id = TradeId.parse(event.aggregate_id)
         view_id = trade_id.aggregate_id
+        # Filled / Migrated open the aggregate's stream, so at sequence 1 the row is new:
+        # its version is 1 and the store need not be asked for the current one.
+        first = 1 if event.sequence == 1 else None
         if isinstance(decoded, Filled):
-            table.put(view_id, _filled_row(trade_id, decoded))
+            table.put(view_id, _filled_row(trade_id, decoded), version=first)
         elif isinstance(decoded, Migrated):
-            table.put(view_id, _migrated_row(trade_id, decoded))
+            table.put(view_id, _migrated_row(trade_id, decoded), version=first)
         elif isinstance(decoded, Enriched):
             current = table.get(view_id)
             if current is None:
