@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import click
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from hedgebot import __version__
 from hedgebot.chain import cli as chain_commands
+from hedgebot.config import Settings
 from hedgebot.migration.cli import migrate_app
 from hedgebot.operator import commands as operator_commands
 
@@ -144,6 +146,80 @@ def pnl(
     run_pnl_report(
         database_url, symbol=symbol, since=start, json_output=json_output, console=console
     )
+
+
+config_app = typer.Typer(help="Configuration commands.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="HEDGEBOT_CONFIG",
+        help="TOML configuration file (see docs/hedgebot.example.toml).",
+    ),
+]
+SecretsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--secrets-file",
+        envvar="HEDGEBOT_SECRETS_FILE",
+        help="KEY=value file with secrets (same names as the HEDGEBOT_ environment).",
+    ),
+]
+
+
+def _settings(config: Path | None, secrets_file: Path | None) -> Settings:
+    import os
+
+    from hedgebot.config import load_settings
+
+    return load_settings(config, environ=os.environ, secrets_file=secrets_file)
+
+
+@config_app.command("check")
+def config_check(
+    config: ConfigFileOption = None,
+    secrets_file: SecretsFileOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Validate the configuration and show it (secrets only as set/unset)."""
+    import json
+
+    from hedgebot.config import describe
+
+    settings = _settings(config, secrets_file)
+    problems: list[str] = []
+    for check in (settings.require_chain, settings.require_broker_secrets):
+        try:
+            check()
+        except ValueError as exc:
+            problems.extend(str(exc).splitlines())
+    described = describe(settings)
+    if json_output:
+        console.print_json(json.dumps({"settings": described, "problems": problems}))
+    else:
+        console.print_json(json.dumps(described))
+        for problem in problems:
+            err_console.print(f"not ready to run: {problem}", markup=False)
+        if not problems:
+            console.print("configuration OK")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(config: ConfigFileOption = None, secrets_file: SecretsFileOption = None) -> None:
+    """Run the bot: chain follower, managers, position checker (until SIGINT/SIGTERM)."""
+    import asyncio
+
+    from hedgebot.conductor import run_bot
+    from hedgebot.logs import configure_logging
+
+    settings = _settings(config, secrets_file)
+    configure_logging(settings.logging.level, settings.logging.json_output)
+    asyncio.run(run_bot(settings))
 
 
 def main() -> None:

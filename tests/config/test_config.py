@@ -115,3 +115,22 @@ def test_unreadable_toml_is_a_clear_error(tmp_path: Path) -> None:
         load_settings(path, environ={})
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_config_check_command_names_what_is_missing_and_never_prints_secrets() -> None:
+    from typer.testing import CliRunner
+
+    from hedgebot.cli import app
+
+    runner = CliRunner()
+    env = {"HEDGEBOT_BROKER__KIND": "alpaca", "HEDGEBOT_BROKER__ALPACA__API_KEY": "PK-HIDDEN"}
+    result = runner.invoke(app, ["config", "check", "--config", str(EXAMPLE), "--json"], env=env)
+    assert result.exit_code == 1
+    assert "broker.alpaca.api_secret" in result.output
+    assert "PK-HIDDEN" not in result.output
+
+    env["HEDGEBOT_BROKER__ALPACA__API_SECRET"] = "SK-HIDDEN"
+    result = runner.invoke(app, ["config", "check", "--config", str(EXAMPLE)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "configuration OK" in result.output
+    assert "SK-HIDDEN" not in result.output
