@@ -195,7 +195,7 @@ async def run_bot(
         leading = await await_leadership(
             leadership,
             stop,
-            standby_services(settings, core),
+            lambda: standby_services(settings, core),
             install_signal_handlers=install_signal_handlers,
         )
     except BaseException:
@@ -299,11 +299,14 @@ async def run_bot(
 async def await_leadership(
     leadership: Leadership,
     stop: Stop | None,
-    standby: list[NamedService],
+    standby: Callable[[], list[NamedService]],
     *,
     install_signal_handlers: bool = True,
 ) -> bool:
-    """Wait for the leader lock, running the ``standby`` services meanwhile.
+    """Wait for the leader lock, running the ``standby()`` services meanwhile.
+
+    They are built and started only once another process is found leading, so a
+    lone process goes straight to work.
 
     True once leading (the standby services are stopped first); False when stopped
     (a signal, the caller's ``stop``, or a failing standby service, which then raises
@@ -320,21 +323,35 @@ async def await_leadership(
             except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
                 pass
     forward = asyncio.create_task(_forward_stop(stop, waiting))
-    serving = (
-        asyncio.create_task(run_services(standby, stop=waiting, install_signal_handlers=False))
-        if standby
-        else None
-    )
+    serving: list[asyncio.Task[None]] = []
+
+    def serve_standby() -> None:
+        services = standby()
+        if services:
+            serving.append(asyncio.create_task(_run_standby(services, waiting)))
+
     try:
-        leading = await leadership.acquire(waiting)
+        leading = await leadership.acquire(waiting, on_wait=serve_standby)
     finally:
         waiting.set()
         forward.cancel()
         for sig in installed:
             loop.remove_signal_handler(sig)
-        if serving is not None:
-            await serving
+        for task in serving:
+            await task
     return leading and not (stop is not None and stop.is_set)
+
+
+async def _run_standby(services: list[NamedService], stop: Stop) -> None:
+    """Like `run_services` but logged as ``standby_*`` (``services_started`` means the
+    writers run); a failing standby service ends the wait, and the run, with its error."""
+    names = sorted(s.name for s in services)
+    log.info("standby_started", services=names)
+    try:
+        await asyncio.gather(*(s.run(stop) for s in services))
+    finally:
+        stop.set()
+        log.info("standby_stopped", services=names)
 
 
 async def _forward_stop(source: Stop | None, target: Stop) -> None:
@@ -344,11 +361,26 @@ async def _forward_stop(source: Stop | None, target: Stop) -> None:
 
 
 def standby_services(settings: Settings, core: Core) -> list[NamedService]:
-    """What a process serves while another one leads: the hook for a read-only API.
+    """What a process serves while another one leads: the API, read-only.
 
-    Empty for now: `hedgebot.api.api_service` is not yet wired into `run_bot` (the
-    leader does not serve it either); when it is, a waiting process should serve it
-    here with mutating endpoints disabled (no ``api.token``) so the standby answers
-    reads. Only leaders may write.
+    Mutating endpoints are disabled (the token is dropped from the settings the API
+    sees): only the leader may write. The standby's API stops before the process
+    starts leading, freeing the port. A port already taken (the leader on the same
+    host serving the same ``api.port``) is logged and does not end the standby:
+    being ready to take over matters more than answering reads.
     """
-    return []
+    if not settings.api.enabled:
+        return []
+    from hedgebot.api.service import ApiBindError, api_service, standalone_probes
+
+    read_only = settings.model_copy(update={"api": settings.api.model_copy(update={"token": None})})
+    api = api_service(core, read_only, standalone_probes(read_only))
+
+    async def serve(stop: Stop) -> None:
+        try:
+            await api.run(stop)
+        except ApiBindError as exc:
+            log.warning("standby_api_unavailable", error=str(exc))
+            await stop.wait()
+
+    return [NamedService("standby_api", serve)]

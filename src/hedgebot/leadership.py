@@ -39,6 +39,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -62,8 +63,11 @@ class Leadership(Protocol):
     @property
     def is_leader(self) -> bool: ...
 
-    async def acquire(self, stop: Stop) -> bool:
-        """Wait until this process leads (True) or ``stop`` is set (False)."""
+    async def acquire(self, stop: Stop, on_wait: Callable[[], None] | None = None) -> bool:
+        """Wait until this process leads (True) or ``stop`` is set (False).
+
+        ``on_wait`` is called once, when the first attempt finds another leader.
+        """
         ...
 
     async def watch(self, stop: Stop) -> None:
@@ -138,7 +142,7 @@ class PostgresLeadership:
             self._conn = await self._connect()
         return bool(await self._query("SELECT pg_try_advisory_lock(%s)", self.key))
 
-    async def acquire(self, stop: Stop) -> bool:
+    async def acquire(self, stop: Stop, on_wait: Callable[[], None] | None = None) -> bool:
         announced = False
         while not stop.is_set:
             try:
@@ -153,6 +157,8 @@ class PostgresLeadership:
             if not announced:
                 log.info("waiting_for_leadership", backend="postgresql", key=self.key)
                 announced = True
+                if on_wait is not None:
+                    on_wait()
             if await stop.wait(self.poll_seconds):
                 break
         await self._drop_connection()
@@ -248,7 +254,7 @@ class SoloLeadership:
         mine = os.fstat(handle.fileno())
         return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
 
-    async def acquire(self, stop: Stop) -> bool:
+    async def acquire(self, stop: Stop, on_wait: Callable[[], None] | None = None) -> bool:
         announced = False
         while not stop.is_set:
             if self._try_once():
@@ -257,6 +263,8 @@ class SoloLeadership:
             if not announced:
                 log.info("waiting_for_leadership", backend="flock", lock=str(self.lock_path))
                 announced = True
+                if on_wait is not None:
+                    on_wait()
             if await stop.wait(self.poll_seconds):
                 break
         return False

@@ -9,8 +9,12 @@ execution twice although two processes could have placed it.
 
 from __future__ import annotations
 
+import json
 import random
+import socket
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +48,27 @@ GRACE_SECONDS = 5.0
 TAKEOVER_TIMEOUT = 30.0
 WAITING = b'"event": "waiting_for_leadership"'
 ACQUIRED = b'"event": "leadership_acquired"'
+TOKEN = "failover-operator-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def call(port: int, method: str, path: str, token: str | None = None) -> tuple[int, object]:
+    """(status, JSON body) of one request to the API on ``port``; (0, error) when down."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 (http only)
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+    except OSError as down:
+        return 0, str(down)
 
 
 @pytest.fixture
@@ -68,18 +93,34 @@ def test_killing_the_leader_mid_stream_hands_over_to_the_standby_with_nothing_lo
     config = write_config(
         tmp_path / "bot.toml", tmp_path / "unused.db", market, grace=GRACE_SECONDS
     )
-    env = {**bot_environment(market, fake_alpaca), "HEDGEBOT_DATABASE__URL": postgres_url}
+    env = {
+        **bot_environment(market, fake_alpaca),
+        "HEDGEBOT_DATABASE__URL": postgres_url,
+        "HEDGEBOT_API__TOKEN": TOKEN,
+    }
+    standby_port = free_port()
     store = PostgresEventStore(postgres_url, max_size=2)
     leader = standby = None
     try:
-        leader = BotProcess(config, env, tmp_path / "leader.log")
+        leader_env = {**env, "HEDGEBOT_API__PORT": str(free_port())}
+        leader = BotProcess(config, leader_env, tmp_path / "leader.log")
         wait_until(leader.started, timeout=60, what=f"leader start-up:\n{leader.log_tail()}")
-        standby = BotProcess(config, env, tmp_path / "standby.log")
+        standby_env = {**env, "HEDGEBOT_API__PORT": str(standby_port)}
+        standby = BotProcess(config, standby_env, tmp_path / "standby.log")
         wait_until(
             lambda: logged(standby, WAITING),  # type: ignore[arg-type]
             timeout=60,
             what=f"the standby to wait:\n{standby.log_tail()}",
         )
+        # the standby answers reads and refuses writes, even with the operator's token
+        wait_until(
+            lambda: call(standby_port, "GET", "/positions")[0] == 200,
+            timeout=30,
+            what=f"the standby's read-only API:\n{standby.log_tail()}",
+        )
+        status, body = call(standby_port, "POST", "/positions/AAPL/resume", TOKEN)
+        assert status == 403, body
+        assert TOKEN not in json.dumps(body)
         assert not standby.started(), "both processes run their writing services"
 
         takers = Takers(DEMO_STOCKS, seed=rng.randrange(2**32))

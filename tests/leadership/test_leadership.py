@@ -157,7 +157,7 @@ def test_a_process_waiting_for_leadership_stops_waiting_when_stopped(tmp_path: P
         waiter = SoloLeadership(tmp_path / "bot.db.leader", poll_seconds=0.05)
         stop = Stop()
         waiting = asyncio.create_task(
-            await_leadership(waiter, stop, [], install_signal_handlers=False)
+            await_leadership(waiter, stop, list, install_signal_handlers=False)
         )
         await asyncio.sleep(0)
         stop.set()
@@ -175,7 +175,7 @@ def test_a_waiting_process_leads_once_the_holder_releases(tmp_path: Path) -> Non
         assert await holder.acquire(Stop())
         waiter = SoloLeadership(tmp_path / "bot.db.leader", poll_seconds=0.05)
         waiting = asyncio.create_task(
-            await_leadership(waiter, Stop(), [], install_signal_handlers=False)
+            await_leadership(waiter, Stop(), list, install_signal_handlers=False)
         )
         assert not waiting.done()
         holder.release()
@@ -185,3 +185,70 @@ def test_a_waiting_process_leads_once_the_holder_releases(tmp_path: Path) -> Non
         return leading
 
     assert asyncio.run(scenario()) is True
+
+
+def test_standby_services_run_only_while_another_process_leads_and_stop_before_leading(
+    tmp_path: Path,
+) -> None:
+    from hedgebot.conductor import NamedService
+
+    journal: list[str] = []
+
+    async def standby_service(stop: Stop) -> None:
+        journal.append("standby serving")
+        await stop.wait()
+        journal.append("standby stopped")
+
+    def standby() -> list[NamedService]:
+        journal.append("standby built")
+        return [NamedService("standby_probe", standby_service)]
+
+    async def scenario() -> None:
+        lock = tmp_path / "bot.db.leader"
+        alone = SoloLeadership(lock, poll_seconds=0.05)
+        assert await await_leadership(alone, Stop(), standby, install_signal_handlers=False)
+        assert journal == []  # a lone process goes straight to work
+        waiter = SoloLeadership(lock, poll_seconds=0.05)
+        waiting = asyncio.create_task(
+            await_leadership(waiter, Stop(), standby, install_signal_handlers=False)
+        )
+
+        async def serving() -> None:
+            while "standby serving" not in journal:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(serving(), TAKEOVER_SECONDS)
+        assert not waiting.done()
+        alone.release()
+        assert await asyncio.wait_for(waiting, TAKEOVER_SECONDS)
+        assert journal == ["standby built", "standby serving", "standby stopped"]
+        waiter.release()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_standby_service_ends_the_wait_with_its_error(tmp_path: Path) -> None:
+    from hedgebot.conductor import NamedService
+
+    async def broken(stop: Stop) -> None:
+        raise OSError("standby broke")
+
+    async def scenario() -> None:
+        lock = tmp_path / "bot.db.leader"
+        holder = SoloLeadership(lock)
+        assert await holder.acquire(Stop())
+        waiter = SoloLeadership(lock, poll_seconds=0.05)
+        with pytest.raises(OSError, match="standby broke"):
+            await asyncio.wait_for(
+                await_leadership(
+                    waiter,
+                    Stop(),
+                    lambda: [NamedService("broken", broken)],
+                    install_signal_handlers=False,
+                ),
+                TAKEOVER_SECONDS,
+            )
+        assert not waiter.is_leader
+        holder.release()
+
+    asyncio.run(scenario())
