@@ -25,6 +25,8 @@ process dies (even on SIGKILL). flock only works between processes on one host a
 is unreliable on network filesystems, which SQLite itself does not support anyway.
 If the lock file is deleted or replaced under a running leader (a new file could be
 locked by another process), the leader notices on its next check and steps down.
+The lock file (holding the leader's pid, for operators) is never deleted:
+unlinking it on exit could let two processes lock two different files.
 
 Neither implementation is a fencing token: between a leader losing its lock and
 noticing (at most ``check_seconds`` plus the query timeout) it may still finish the
