@@ -1,7 +1,7 @@
 """The write: all Migrated events and their view rows in ONE store transaction.
 
 Events are appended in big batches (``encode_events`` rows, one ``tx.append`` per
-batch) and each batch is projected into every view with one ``Projector.apply``,
+batch) and projected into every view in one pass at the end (``Projector.deferred``),
 inside the same transaction. A crash, a kill or any error before the commit leaves
 the store exactly as it was; after the commit everything is there. There is no
 partial import to resume.
@@ -82,19 +82,24 @@ def _write_once(
             _clean(tx, projector)
         if max_execution_id > 0:
             tx.ensure_counter_above(EXECUTION_ID_COUNTER, max_execution_id)
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            rows = []
-            decoded = []
-            done: dict[str, int] = {}
-            for item in batch:
-                rows.extend(item.rows)
-                decoded.extend(item.events)
-                done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
-            stored = tx.append(rows)
-            projector.apply(tx, stored, decoded)
-            for kind, count in done.items():
-                progress.advance(f"write:{kind}", count)
+        # One projection pass over the whole import (`Projector.deferred`): every view
+        # row is read (or found absent) and written once, and the PnL view books each
+        # symbol's history in one go instead of once per batch.
+        with projector.deferred(tx):
+            for start in range(0, len(items), batch_size):
+                batch = items[start : start + batch_size]
+                rows = []
+                decoded = []
+                done: dict[str, int] = {}
+                for item in batch:
+                    rows.extend(item.rows)
+                    decoded.extend(item.events)
+                    done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
+                stored = tx.append(rows)
+                projector.apply(tx, stored, decoded)
+                for kind, count in done.items():
+                    progress.advance(f"write:{kind}", count)
+            progress.line("projecting the views …")
         progress.line("committing the import transaction …")
     for kind in per_type:
         progress.finish(f"write:{kind}")
