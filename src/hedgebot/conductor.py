@@ -165,6 +165,37 @@ async def run_bot(
     install_signal_handlers: bool = True,
     leadership: Leadership | None = None,
 ) -> None:
+    """`_run_bot` with SIGINT/SIGTERM turned into a graceful stop from the first line,
+    so a signal during start-up (migrations, leadership, broker set-up) also ends in a
+    clean exit 0 instead of a signal death."""
+    stop = stop or Stop()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, _on_signal, stop, sig)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+                pass
+    try:
+        await _run_bot(
+            settings, clock=clock, core=core, broker=broker, stop=stop, leadership=leadership
+        )
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _run_bot(
+    settings: Settings,
+    *,
+    clock: Clock | None,
+    core: Core | None,
+    broker: BrokerPort | None,
+    stop: Stop,
+    leadership: Leadership | None,
+) -> None:
     """Chain follower + enrichment + managers + position checker, until a signal.
 
     ``core``, ``broker`` and ``stop`` let an embedding caller (the demo, end-to-end
@@ -196,7 +227,7 @@ async def run_bot(
             leadership,
             stop,
             lambda: standby_services(settings, core),
-            install_signal_handlers=install_signal_handlers,
+            install_signal_handlers=False,
         )
     except BaseException:
         leadership.release()
@@ -236,6 +267,10 @@ async def run_bot(
     def market_open() -> bool:
         return order_manager.market_open
 
+    # Know the market state before the first fill is acknowledged: a backlog found at a
+    # restart during trading hours is then hedged at once, not at the next sweep.
+    await order_manager.refresh_market()
+
     trade_manager = TradeManager(
         core.store,
         core.positions,
@@ -274,6 +309,11 @@ async def run_bot(
         NamedService("order_manager", place),
         NamedService("position_checker", check),
     ]
+    if settings.api.enabled:
+        from hedgebot.api import api_service, bot_probes
+
+        probes = bot_probes(settings, stack.follower, broker)
+        services.append(api_service(core, settings, probes, broker=broker))
     if settings.broker.kind == "schwab":
         from hedgebot.brokers.schwab.client import SchwabBroker
         from hedgebot.brokers.schwab.wiring import token_refresher_service
@@ -285,7 +325,7 @@ async def run_bot(
             services,
             stop=stop,
             grace_seconds=managers.shutdown_grace_seconds,
-            install_signal_handlers=install_signal_handlers,
+            install_signal_handlers=False,
         )
     finally:
         leadership.release()

@@ -71,6 +71,7 @@ def bot_settings(database: Path, market: StockMarket) -> Settings:
                 "paper": {"market_hours": "nyse"},
             },
             "managers": {"position_check_interval_seconds": 0.1, "shutdown_grace_seconds": 5},
+            "api": {"port": 0},  # the bot serves its API on an ephemeral port
         }
     )
 
