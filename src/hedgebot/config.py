@@ -149,7 +149,6 @@ class BrokerSettings(_Section):
     threshold: ThresholdSettings | None = None
     order_poll_interval_seconds: float = Field(default=15.0, gt=0)
     max_concurrent_orders: int = Field(default=8, ge=1, le=256)
-    failures_before_suspend: int = Field(default=3, ge=1)
     paper: PaperBrokerSettings = PaperBrokerSettings()
     alpaca: AlpacaSettings = AlpacaSettings()
     schwab: SchwabSettings = SchwabSettings()
