@@ -39,7 +39,7 @@ node: $(NODE_STAMP)
 contracts:
 	node tests/contracts/compile.js src/hedgebot/devnet/artifacts.json
 
-demo: setup
+demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/hedgebot demo
 
 lint: $(STAMP)
