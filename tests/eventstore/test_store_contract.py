@@ -449,8 +449,21 @@ def test_loading_uses_the_snapshot_and_only_the_events_after_it(ledger_store: Ev
     with ledger_store.transaction() as tx:
         tx.save_snapshot(replace(snapshot, payload=encode_snapshot_state(LEDGER, doctored)))
     handler.execute("a", Move(Decimal(1), Direction.BUY), metadata=None)
-    assert handler.load("a").state.balance == Decimal(1001)
+    # a fresh handler: nothing cached, so the state comes from the snapshot
+    assert handler_for(ledger_store, snapshot_every=2).load("a").state.balance == Decimal(1001)
     assert handler.replay("a").state.balance == Decimal(2)
+
+
+def test_loading_a_cached_state_still_sees_events_another_handler_appended(
+    ledger_store: EventStore,
+) -> None:
+    mine = handler_for(ledger_store, snapshot_every=0)
+    other = handler_for(ledger_store, snapshot_every=0)
+    mine.execute("a", Open("alice"))
+    assert mine.load("a").version == 1
+    other.execute("a", Move(Decimal(3), Direction.BUY))
+    loaded = mine.load("a")
+    assert (loaded.state.balance, loaded.version) == (Decimal(3), 2)
 
 
 @pytest.mark.parametrize(

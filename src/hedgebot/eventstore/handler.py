@@ -120,9 +120,12 @@ class CommandHandler(Generic[S, C]):
     def load(self, aggregate_id: str, reader: StoreReader | None = None) -> Loaded[S]:
         """The current state from the store: latest snapshot + the events after it.
 
-        With ``snapshot_every=0`` snapshots are neither written nor read.
+        With ``snapshot_every=0`` snapshots are neither written nor read. A state in
+        the handler's cache is used instead when the store still holds the event it was
+        folded up to (checked as for commands): only the events after it are read.
         """
-        known = self._load_from_store(aggregate_id, self.store if reader is None else reader)
+        known = self._current(aggregate_id, self.store if reader is None else reader)
+        self._remember(aggregate_id, known)
         return Loaded(known.state, known.version)
 
     def replay(self, aggregate_id: str) -> Loaded[S]:
