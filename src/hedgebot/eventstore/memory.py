@@ -17,7 +17,7 @@ from typing import Any
 from hedgebot.eventstore import codec
 from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
 from hedgebot.eventstore.errors import ConcurrencyError, EventStoreError
-from hedgebot.eventstore.store import ViewRow, check_identifier, check_read_all
+from hedgebot.eventstore.store import LockedReads, ViewRow, check_identifier, check_read_all
 
 StreamKey = tuple[str, str]
 
@@ -189,7 +189,7 @@ class _MemoryTransaction(_MemoryReader):
         self.undo.append(restore)
 
 
-class MemoryEventStore:
+class MemoryEventStore(LockedReads):
     """Event store kept in process memory."""
 
     backend = "memory"
@@ -218,45 +218,6 @@ class MemoryEventStore:
                 raise
             finally:
                 self._active.tx = False
-
-    def load_snapshot(self, aggregate_type: str, aggregate_id: str) -> Snapshot | None:
-        with self._lock:
-            return self._reader.load_snapshot(aggregate_type, aggregate_id)
-
-    def load_stream(
-        self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
-    ) -> list[StoredEvent]:
-        with self._lock:
-            return self._reader.load_stream(aggregate_type, aggregate_id, after_sequence)
-
-    def read_all(
-        self,
-        after_position: int = 0,
-        limit: int = 1000,
-        aggregate_types: Sequence[str] | None = None,
-    ) -> list[StoredEvent]:
-        with self._lock:
-            return self._reader.read_all(after_position, limit, aggregate_types)
-
-    def last_position(self) -> int:
-        with self._lock:
-            return self._reader.last_position()
-
-    def view_get(self, table: str, view_id: str) -> ViewRow | None:
-        with self._lock:
-            return self._reader.view_get(table, view_id)
-
-    def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
-        with self._lock:
-            return self._reader.view_find(table, field, value)
-
-    def view_all(self, table: str) -> list[ViewRow]:
-        with self._lock:
-            return self._reader.view_all(table)
-
-    def get_checkpoint(self, name: str) -> int:
-        with self._lock:
-            return self._reader.get_checkpoint(name)
 
     def iter_all(self, after_position: int = 0, batch_size: int = 1000) -> Iterator[StoredEvent]:
         while True:

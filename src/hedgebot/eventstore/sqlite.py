@@ -20,7 +20,7 @@ from typing import Any
 
 from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
 from hedgebot.eventstore.errors import ConcurrencyError, EventStoreError, TransientStoreError
-from hedgebot.eventstore.store import ViewRow, check_identifier, check_read_all
+from hedgebot.eventstore.store import LockedReads, ViewRow, check_identifier, check_read_all
 
 _EVENT_COLUMNS = (
     "rowid, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata"
@@ -336,7 +336,7 @@ class _SqliteTransaction(_SqliteReader):
         )
 
 
-class SqliteEventStore:
+class SqliteEventStore(LockedReads):
     """Event store in one SQLite file (schema from `hedgebot db upgrade`).
 
     One connection, used under a lock: threads of one process take turns, and reads
@@ -357,7 +357,7 @@ class SqliteEventStore:
         self._conn = connect(
             path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, must_exist=True
         )
-        self._reader = _SqliteReader(self._conn)
+        self._reader: _SqliteReader = _SqliteReader(self._conn)
         self._lock = threading.RLock()
         found = self._reader._one(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
@@ -405,45 +405,6 @@ class SqliteEventStore:
             self._conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             log.warning("sqlite_rollback_failed path=%s error=%s", self.path, exc)
-
-    def load_snapshot(self, aggregate_type: str, aggregate_id: str) -> Snapshot | None:
-        with self._lock:
-            return self._reader.load_snapshot(aggregate_type, aggregate_id)
-
-    def load_stream(
-        self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
-    ) -> list[StoredEvent]:
-        with self._lock:
-            return self._reader.load_stream(aggregate_type, aggregate_id, after_sequence)
-
-    def read_all(
-        self,
-        after_position: int = 0,
-        limit: int = 1000,
-        aggregate_types: Sequence[str] | None = None,
-    ) -> list[StoredEvent]:
-        with self._lock:
-            return self._reader.read_all(after_position, limit, aggregate_types)
-
-    def last_position(self) -> int:
-        with self._lock:
-            return self._reader.last_position()
-
-    def view_get(self, table: str, view_id: str) -> ViewRow | None:
-        with self._lock:
-            return self._reader.view_get(table, view_id)
-
-    def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
-        with self._lock:
-            return self._reader.view_find(table, field, value)
-
-    def view_all(self, table: str) -> list[ViewRow]:
-        with self._lock:
-            return self._reader.view_all(table)
-
-    def get_checkpoint(self, name: str) -> int:
-        with self._lock:
-            return self._reader.get_checkpoint(name)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """Run a parameterised read-only query (view query functions use this)."""

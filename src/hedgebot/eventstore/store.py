@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
 
@@ -131,3 +131,51 @@ class EventStore(StoreReader, Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class LockedReads:
+    """The store-level reads of a single-connection backend: each one delegates to
+    ``self._reader`` under ``self._lock``, the lock transactions hold, so a read from
+    another thread never sees a transaction's uncommitted work."""
+
+    _reader: StoreReader
+    _lock: AbstractContextManager[Any]
+
+    def load_snapshot(self, aggregate_type: str, aggregate_id: str) -> Snapshot | None:
+        with self._lock:
+            return self._reader.load_snapshot(aggregate_type, aggregate_id)
+
+    def load_stream(
+        self, aggregate_type: str, aggregate_id: str, after_sequence: int = 0
+    ) -> list[StoredEvent]:
+        with self._lock:
+            return self._reader.load_stream(aggregate_type, aggregate_id, after_sequence)
+
+    def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        aggregate_types: Sequence[str] | None = None,
+    ) -> list[StoredEvent]:
+        with self._lock:
+            return self._reader.read_all(after_position, limit, aggregate_types)
+
+    def last_position(self) -> int:
+        with self._lock:
+            return self._reader.last_position()
+
+    def view_get(self, table: str, view_id: str) -> ViewRow | None:
+        with self._lock:
+            return self._reader.view_get(table, view_id)
+
+    def view_find(self, table: str, field: str, value: str) -> list[ViewRow]:
+        with self._lock:
+            return self._reader.view_find(table, field, value)
+
+    def view_all(self, table: str) -> list[ViewRow]:
+        with self._lock:
+            return self._reader.view_all(table)
+
+    def get_checkpoint(self, name: str) -> int:
+        with self._lock:
+            return self._reader.get_checkpoint(name)
