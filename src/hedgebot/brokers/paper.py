@@ -150,7 +150,8 @@ class PaperBroker:
         now = self._clock.now()
         self._orders[order_id] = _PaperOrder(order_id, symbol, quantity, side, now, updated_at=now)
         self._by_key[idempotency_key] = order_id
-        log.info(
+        # debug: the OrderManager logs every placement (hedge_submitted) with this id
+        log.debug(
             "paper_order_placed",
             order_id=order_id,
             symbol=symbol,
