@@ -180,3 +180,32 @@ def test_ignored_events_open_no_transaction_until_the_checkpoint_is_due(
     assert counting.opened == 1  # the checkpoint, once 25 events had gone by
     assert reactor.position() == ledger_store.last_position()
     assert 25 <= ledger_store.get_checkpoint("auditor") <= 30
+
+
+def test_event_types_limit_what_is_decoded_and_reacted_to(ledger_store: EventStore) -> None:
+    net = write_history(ledger_store, 5)
+    auditor = Auditor(ledger_store)
+    decoded: list[str] = []
+    registry = LEDGER_EVENTS
+
+    def counting_wants(event: StoredEvent, typed: Any) -> bool:
+        decoded.append(event.event_type)
+        return auditor.wants(event, typed)
+
+    moved = registry.type_of(Moved)
+    reactor = Reactor(
+        ledger_store,
+        "auditor",
+        [registry],
+        counting_wants,
+        auditor.handle,
+        event_types=[moved],
+    )
+    reactor.drain()
+    assert audit(ledger_store) == (net, 10)
+    # the Opened/Frozen events were never decoded for it; every Moved was (the ten
+    # moves of a and b, and the auditor's own ten, which `wants` turns down)
+    others = [e for e in ledger_store.read_all(limit=10_000) if e.event_type != moved]
+    assert len(others) == 4
+    assert decoded == [moved] * 20
+    assert reactor.position() == ledger_store.last_position()

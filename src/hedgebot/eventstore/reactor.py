@@ -18,7 +18,7 @@ rather than being skipped, because a lost reaction is lost money.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -54,8 +54,12 @@ class Reactor:
         checkpoint_every: int = 10_000,
         max_attempts: int = 5,
         batch: Batch | None = None,
+        event_types: Collection[str] | None = None,
     ) -> None:
+        """``event_types``, when given, names the only event types the reactor reacts
+        to: other events are not even decoded (they count as unwanted)."""
         self.store = store
+        self.event_types = None if event_types is None else frozenset(event_types)
         self.batch = batch or (lambda tx: nullcontext())
         self.name = name
         self.registries = {r.aggregate_type: r for r in registries}
@@ -77,8 +81,13 @@ class Reactor:
         events = self.store.read_all(max(stored, self._seen), self.batch_size, self.aggregate_types)
         if not events:
             return 0
-        decoded = [self.registries[e.aggregate_type].decode(e) for e in events]
-        relevant = [(e, d) for e, d in zip(events, decoded, strict=True) if self.wants(e, d)]
+        relevant = []
+        for event in events:
+            if self.event_types is not None and event.event_type not in self.event_types:
+                continue
+            decoded = self.registries[event.aggregate_type].decode(event)
+            if self.wants(event, decoded):
+                relevant.append((event, decoded))
         last = events[-1].position
         if not relevant and last - stored < self.checkpoint_every:
             self._seen = last

@@ -44,6 +44,16 @@ class EventRegistry:
         name = type(event).__variant_name__
         return f"{self.prefix}::{name}" if self.prefix else name
 
+    def type_of(self, variant: type[Tagged]) -> str:
+        """The stored event type of one variant class (``PositionEvent::Filled``)."""
+        if (
+            not issubclass(variant, self.root)
+            or variant.__variant_name__ not in self.root.__variants__
+        ):
+            raise CodecError(f"{variant.__name__} is not a variant of {self.root.__name__}")
+        name = variant.__variant_name__
+        return f"{self.prefix}::{name}" if self.prefix else name
+
     def event_types(self) -> list[str]:
         names = list(self.root.__variants__)
         return [f"{self.prefix}::{n}" if self.prefix else n for n in names]

@@ -141,6 +141,7 @@ class OrderManager:
             wants=lambda event, decoded: isinstance(decoded, OffChainOrderPlaced),
             handle=self._handle_placed,
             batch=orders.batch,
+            event_types=[POSITION_EVENTS.type_of(OffChainOrderPlaced)],
         )
 
     # -- 1. reactor -----------------------------------------------------------

@@ -70,6 +70,7 @@ class TradeManager:
             handle=self._handle,
             batch=positions.batch,
             batch_size=batch_size,
+            event_types=[ONCHAIN_TRADE_EVENTS.type_of(Filled)],
         )
 
     def command_for(
