@@ -25,7 +25,7 @@ from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
 from hedgebot.eventstore.errors import ConcurrencyError, TransientStoreError
 from hedgebot.eventstore.layout import describe_type
 from hedgebot.eventstore.store import EventStore, StoreReader, StoreTransaction
-from hedgebot.eventstore.views import Projector
+from hedgebot.eventstore.views import AggregateState, Projector
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -310,7 +310,12 @@ class CommandHandler(Generic[S, C]):
                 )
             )
         if self.projector is not None:
-            self.projector.apply(tx, stored, events)
+            self.projector.apply(
+                tx,
+                stored,
+                events,
+                states=[AggregateState(agg.aggregate_type, aggregate_id, version, state)],
+            )
         return CommandResult(aggregate_id, events, stored, state, version)
 
 

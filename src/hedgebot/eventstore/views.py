@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from hedgebot.eventstore import codec
@@ -122,8 +123,18 @@ class View(ABC):
         """Every table this view writes (main table first); rebuild clears them all."""
         return (self.table,)
 
+    #: a view whose rows are one aggregate type's states, one row per aggregate with
+    #: row version = the aggregate's version (its `apply` must put exactly that). Live
+    #: commands then write the row from the state the handler already folded
+    #: (`state_row`), with no read and no fold per event; a rebuild still folds events.
+    state_of: str | None = None
+
     def handles(self, event: StoredEvent) -> bool:
         return event.aggregate_type in self.aggregate_types
+
+    def state_row(self, aggregate_id: str, state: Any) -> Any:
+        """The row payload for an aggregate's current state (views with `state_of`)."""
+        raise NotImplementedError(f"view {self.table} does not project states")
 
     @abstractmethod
     def apply(self, rows: Mapping[str, ViewRows], event: StoredEvent, decoded: Any) -> None:
@@ -148,7 +159,7 @@ class Projector:
         names = [v.table for v in self.views]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate view tables: {names}")
-        self._deferred: dict[int, tuple[list[StoredEvent], list[Any]]] = {}
+        self._deferred: dict[int, _Pending] = {}
 
     def view(self, table: str) -> View:
         for view in self.views:
@@ -170,8 +181,14 @@ class Projector:
         decoded: Sequence[Any] | None = None,
         views: Sequence[View] | None = None,
         cleared: bool = False,
+        states: Sequence[AggregateState] | None = None,
     ) -> None:
         """Project ``events`` into ``views`` (all views by default) and flush their rows.
+
+        ``states`` (from the command handler) are the aggregates' states after these
+        events: a view with `View.state_of` writes those rows from them instead of
+        folding the events, for every aggregate whose state is at the version of its
+        last event here (any other aggregate's events are folded as usual).
 
         Any exception from a view becomes a `ProjectionError`, which fails the whole
         transaction: a committed event is always reflected in its views.
@@ -183,9 +200,12 @@ class Projector:
             decoded = [self.decode(e) for e in events]
         pending = self._deferred.get(id(tx))
         if pending is not None and views is None and not cleared:
-            pending[0].extend(events)
-            pending[1].extend(decoded)
+            pending.events.extend(events)
+            pending.decoded.extend(decoded)
+            for state in states or ():
+                pending.states[(state.aggregate_type, state.aggregate_id)] = state
             return
+        by_aggregate = {(s.aggregate_type, s.aggregate_id): s for s in states or ()}
         for view in selected:
             if not any(view.handles(event) for event in events):
                 continue
@@ -197,8 +217,11 @@ class Projector:
                 for table, table_rows in rows.items():
                     if _known_empty(tx, table):
                         table_rows.mark_cleared()
+            from_state = _states_for(view, events, by_aggregate) if by_aggregate else {}
             for event, typed in zip(events, decoded, strict=True):
                 if not view.handles(event):
+                    continue
+                if from_state and event.aggregate_id in from_state:
                     continue
                 try:
                     view.apply(rows, event, typed)
@@ -208,6 +231,8 @@ class Projector:
                         f"{event.aggregate_type} {event.aggregate_id!r} "
                         f"sequence {event.sequence}: {exc}"
                     ) from exc
+            if from_state:
+                _put_states(view, rows, from_state)
             _finish(view, rows, len(events))
             for table_rows in rows.values():
                 table_rows.flush(tx)
@@ -226,13 +251,13 @@ class Projector:
         if key in self._deferred:
             yield
             return
-        collected: tuple[list[StoredEvent], list[Any]] = ([], [])
+        collected = _Pending()
         self._deferred[key] = collected
         try:
             yield
         finally:
             del self._deferred[key]
-        self.apply(tx, collected[0], collected[1])
+        self.apply(tx, collected.events, collected.decoded, states=list(collected.states.values()))
 
     def rebuild(self, store: EventStore, table: str, batch_size: int = 5000) -> int:
         """Recompute one view from all events, atomically. Returns the events read."""
@@ -266,6 +291,66 @@ class Projector:
             for table_rows in rows.values():
                 table_rows.flush(tx)
         return count
+
+
+@dataclass(frozen=True)
+class AggregateState:
+    """An aggregate's state right after the event with sequence ``version``."""
+
+    aggregate_type: str
+    aggregate_id: str
+    version: int
+    state: Any
+
+
+@dataclass
+class _Pending:
+    """What a `Projector.deferred` block collected for its one projection pass."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    decoded: list[Any] = field(default_factory=list)
+    states: dict[tuple[str, str], AggregateState] = field(default_factory=dict)
+
+
+def _states_for(
+    view: View,
+    events: Sequence[StoredEvent],
+    states: Mapping[tuple[str, str], AggregateState],
+) -> dict[str, AggregateState]:
+    """The aggregates of ``view.state_of`` whose rows can be written from their state.
+
+    Only when the state is at the sequence of the aggregate's last event in this pass:
+    an older or newer state (events appended by someone without a state) is not the
+    fold of exactly these events, and those aggregates are folded event by event.
+    """
+    kind = view.state_of
+    if kind is None:
+        return {}
+    last: dict[str, int] = {}
+    for event in events:
+        if event.aggregate_type == kind:
+            last[event.aggregate_id] = max(last.get(event.aggregate_id, 0), event.sequence)
+    chosen: dict[str, AggregateState] = {}
+    for aggregate_id, sequence in last.items():
+        state = states.get((kind, aggregate_id))
+        if state is not None and state.version == sequence:
+            chosen[aggregate_id] = state
+    return chosen
+
+
+def _put_states(
+    view: View, rows: Mapping[str, ViewRows], states: Mapping[str, AggregateState]
+) -> None:
+    table = rows[view.table]
+    for aggregate_id, state in states.items():
+        try:
+            payload = view.state_row(aggregate_id, state.state)
+        except Exception as exc:
+            raise ProjectionError(
+                f"view {view.table} failed on the state of {state.aggregate_type} "
+                f"{aggregate_id!r} at version {state.version}: {exc}"
+            ) from exc
+        table.put(aggregate_id, payload, version=state.version)
 
 
 def _finish(view: View, rows: Mapping[str, ViewRows], events: int) -> None:

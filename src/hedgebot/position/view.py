@@ -27,12 +27,21 @@ POSITION_VIEW_TABLE = "position_view"
 class PositionView(View):
     table = POSITION_VIEW_TABLE
     aggregate_types = frozenset({"Position"})
+    state_of = "Position"
 
     def apply(self, rows: Mapping[str, ViewRows], event: StoredEvent, decoded: Any) -> None:
         table = rows[self.table]
         current = table.get(event.aggregate_id)
         state = PositionState() if current is None else payload_to_state(current)
-        table.put(event.aggregate_id, state_to_payload(evolve(state, decoded)))
+        # row version = the position's version, as `state_row` writes it
+        table.put(
+            event.aggregate_id,
+            state_to_payload(evolve(state, decoded)),
+            version=event.sequence,
+        )
+
+    def state_row(self, aggregate_id: str, state: Any) -> Any:
+        return state_to_payload(state)
 
 
 @functools.cache
