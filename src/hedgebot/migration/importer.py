@@ -1,10 +1,10 @@
 """The write: all Migrated events and their view rows in ONE store transaction.
 
 Events are appended in big batches (``encode_events`` rows, one ``tx.append`` per
-batch) and projected into every view in one pass at the end (``Projector.deferred``),
-inside the same transaction. A crash, a kill or any error before the commit leaves
-the store exactly as it was; after the commit everything is there. There is no
-partial import to resume.
+batch) and projected into every view in one pass at the end
+(`hedgebot.migration.bulk_views`), inside the same transaction. A crash, a kill or
+any error before the commit leaves the store exactly as it was; after the commit
+everything is there. There is no partial import to resume.
 
 Execution ids: the store's ``execution_id`` counter is raised above the highest
 legacy id (including ids of deleted rows), so orders hedgebot places later never
@@ -21,10 +21,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hedgebot.brokers.retry import DATABASE_RETRY, RetryPolicy, is_retryable
 from hedgebot.eventstore import EventStore, Projector, StoreTransaction
+from hedgebot.eventstore.envelope import StoredEvent
 from hedgebot.eventstore.sqlite import is_transient
+from hedgebot.migration.bulk_views import project_import
 from hedgebot.migration.mapping import PlannedAggregate
 from hedgebot.migration.progress import ProgressReporter
 from hedgebot.position.events import EXECUTION_ID_COUNTER
@@ -82,24 +85,25 @@ def _write_once(
             _clean(tx, projector)
         if max_execution_id > 0:
             tx.ensure_counter_above(EXECUTION_ID_COUNTER, max_execution_id)
-        # One projection pass over the whole import (`Projector.deferred`): every view
-        # row is read (or found absent) and written once, and the PnL view books each
-        # symbol's history in one go instead of once per batch.
-        with projector.deferred(tx):
-            for start in range(0, len(items), batch_size):
-                batch = items[start : start + batch_size]
-                rows = []
-                decoded = []
-                done: dict[str, int] = {}
-                for item in batch:
-                    rows.extend(item.rows)
-                    decoded.extend(item.events)
-                    done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
-                stored = tx.append(rows)
-                projector.apply(tx, stored, decoded)
-                for kind, count in done.items():
-                    progress.advance(f"write:{kind}", count)
-            progress.line("projecting the views …")
+        # Events first, in batches; then one projection pass over the whole import
+        # (`bulk_views.project_import`): every view row is written once, the on-chain
+        # trade view's rows in bulk, and the PnL view books each symbol's history in one
+        # go instead of once per batch.
+        stored: list[StoredEvent] = []
+        decoded: list[Any] = []
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            rows = []
+            done: dict[str, int] = {}
+            for item in batch:
+                rows.extend(item.rows)
+                decoded.extend(item.events)
+                done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
+            stored.extend(tx.append(rows))
+            for kind, count in done.items():
+                progress.advance(f"write:{kind}", count)
+        progress.line("projecting the views …")
+        project_import(tx, projector, stored, decoded)
         progress.line("committing the import transaction …")
     for kind in per_type:
         progress.finish(f"write:{kind}")

@@ -1,0 +1,255 @@
+"""The import's projection: every view row of the imported events, in bulk.
+
+The generic `Projector` folds each event into each view through `ViewRows`: one
+payload dict per row, encoded at the flush. For the 100,000s of
+``OnChainTradeEvent::Migrated`` of a large import that was the biggest part of the
+write phase, so `project_import` writes ``onchain_trade_view`` itself:
+
+* each row's payload is written as JSON text in one formatting step, from the same
+  event fields and with the same helpers as `hedgebot.onchain_trade.view` (a timestamp
+  or a symbol met again reuses its text), and the rows go to the store in chunks of
+  `CHUNK` (``view_put_many``: the port's upsert, version 1 as the view writes for a
+  stream's first event);
+* every other view (positions, orders, the PnL view and its state, the tokens, and any
+  view added later) is applied by the projector as before, in one pass over all the
+  events (the PnL view books each symbol once).
+
+The rows must be exactly those the view writes (``rebuild`` included). Tests compare
+them with a rebuild of the view; and at run time the first row of every *shape*
+(which optional values are NULL, legacy NULL markers, tokenized or bare symbol) is also
+projected by the view itself and compared byte for byte. Should they ever differ (the
+view changed and this module was not updated), the import logs it and projects
+``onchain_trade_view`` through the view instead: slower, never different.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from json.encoder import encode_basestring
+from typing import Any
+
+from hedgebot.domain import TradeId
+from hedgebot.eventstore import Projector, StoreTransaction, codec
+from hedgebot.eventstore.envelope import StoredEvent
+from hedgebot.eventstore.store import ViewRow
+from hedgebot.eventstore.views import View, ViewRows
+from hedgebot.onchain_trade.events import (
+    AGGREGATE_TYPE as ONCHAIN_TRADE,
+)
+from hedgebot.onchain_trade.events import (
+    LEGACY_NULL_BLOCK_TIMESTAMP,
+    LEGACY_NULL_CREATED_AT,
+    Migrated,
+    PythPrice,
+)
+from hedgebot.onchain_trade.view import OnChainTradeView, sql_timestamp, view_base_symbol
+
+log = logging.getLogger(__name__)
+
+#: view rows written per ``view_put_many``
+CHUNK = 5000
+
+
+class _Unsupported(Exception):
+    """A row this module does not format (the view itself projects it)."""
+
+
+def _real(value: Decimal | None) -> str:
+    """A REAL column: the JSON number of ``float(value)``, as the JSON encoder writes it."""
+    if value is None:
+        return "null"
+    number = float(value)
+    if not math.isfinite(number):
+        raise _Unsupported("not a finite REAL")  # the codec refuses it: let the view say so
+    return float.__repr__(number)
+
+
+def _int(value: int | None) -> str:
+    if value is None:
+        return "null"
+    if type(value) is not int:
+        raise _Unsupported("not a plain int")
+    return int.__repr__(value)
+
+
+def _dec(value: Decimal | None) -> str:
+    return "null" if value is None else '"' + codec.encode_decimal(value) + '"'
+
+
+class OnChainRows:
+    """``onchain_trade_view`` payloads of ``Migrated`` events, as JSON text."""
+
+    def __init__(self) -> None:
+        self._times: dict[datetime, tuple[str, str]] = {}
+        self._symbols: dict[str, tuple[str, str]] = {}
+
+    def _time(self, value: datetime | None) -> tuple[str, str]:
+        """(SQL text, RFC 3339 text) as JSON values."""
+        if value is None:
+            return "null", "null"
+        texts = self._times.get(value)
+        if texts is None:
+            texts = (
+                '"' + sql_timestamp(value) + '"',
+                '"' + codec.encode_datetime(value) + '"',
+            )
+            self._times[value] = texts
+        return texts
+
+    def _symbol(self, symbol: str) -> tuple[str, str]:
+        texts = self._symbols.get(symbol)
+        if texts is None:
+            texts = (encode_basestring(symbol), encode_basestring(view_base_symbol(symbol)))
+            self._symbols[symbol] = texts
+        return texts
+
+    @staticmethod
+    def shape(event: Migrated) -> tuple[object, ...]:
+        """What decides the row's layout beyond plain values (for the run-time check)."""
+        legacy = event.legacy_pyth
+        pyth = event.pyth_price
+        return (
+            event.legacy_nulls,
+            event.legacy_id is None,
+            event.created_at is None,
+            event.gas_used is None,
+            event.effective_gas_price is None,
+            None
+            if legacy is None
+            else (
+                legacy.price is None,
+                legacy.confidence is None,
+                legacy.exponent is None,
+                legacy.publish_time is None,
+            ),
+            pyth is None,
+            event.symbol[:1] == "t",
+            event.symbol[-2:],
+        )
+
+    def payload(self, aggregate_id: str, event: Migrated) -> tuple[str, str]:
+        """The row's view id and payload text (`hedgebot.onchain_trade.view`)."""
+        trade_id = TradeId.parse(aggregate_id)
+        nulls = event.legacy_nulls or ()
+        block_timestamp = None if LEGACY_NULL_BLOCK_TIMESTAMP in nulls else event.block_timestamp
+        if LEGACY_NULL_CREATED_AT in nulls:
+            created_at = None
+        else:
+            created_at = event.created_at or event.block_timestamp
+        pyth_price: Decimal | None
+        pyth_confidence: Decimal | None
+        pyth_exponent: int | None
+        pyth_time: datetime | None
+        legacy = event.legacy_pyth
+        if legacy is not None:
+            pyth_price, pyth_confidence = legacy.price, legacy.confidence
+            pyth_exponent, pyth_time = legacy.exponent, legacy.publish_time
+        elif isinstance(event.pyth_price, PythPrice):
+            pyth = event.pyth_price
+            pyth_price, pyth_confidence = pyth.price, pyth.confidence
+            pyth_exponent, pyth_time = pyth.expo, pyth.publish_time
+        elif event.pyth_price is None:
+            pyth_price = pyth_confidence = pyth_exponent = pyth_time = None
+        else:
+            raise _Unsupported("unexpected pyth_price")
+        symbol, base = self._symbol(event.symbol)
+        block_sql, block_rfc = self._time(block_timestamp)
+        created_sql, created_rfc = self._time(created_at)
+        pyth_sql, pyth_rfc = self._time(pyth_time)
+        amount, price = event.amount, event.price_usdc
+        return trade_id.aggregate_id, (
+            f'{{"id":{_int(event.legacy_id)},"tx_hash":{encode_basestring(trade_id.tx_hash)},'
+            f'"log_index":{_int(trade_id.log_index)},"symbol":{symbol},"base_symbol":{base},'
+            f'"amount":{_real(amount)},"direction":"{event.direction.name}",'
+            f'"price_usdc":{_real(price)},"block_number":{_int(event.block_number)},'
+            f'"block_timestamp":{block_sql},"created_at":{created_sql},'
+            f'"gas_used":{_int(event.gas_used)},'
+            f'"effective_gas_price":{_int(event.effective_gas_price)},'
+            f'"pyth_price":{_real(pyth_price)},"pyth_confidence":{_real(pyth_confidence)},'
+            f'"pyth_exponent":{_int(pyth_exponent)},"pyth_publish_time":{pyth_sql},'
+            f'"exact":{{"amount":{_dec(amount)},"price_usdc":{_dec(price)},'
+            f'"block_timestamp":{block_rfc},"created_at":{created_rfc},'
+            f'"filled_at":{self._time(event.block_timestamp)[1]},"enriched_at":null,'
+            f'"migrated":true,"pyth_price":{_dec(pyth_price)},'
+            f'"pyth_confidence":{_dec(pyth_confidence)},"pyth_publish_time":{pyth_rfc}}}}}'
+        )
+
+
+def _by_the_view(
+    view: View, tx: StoreTransaction, event: StoredEvent, decoded: Any, view_id: str
+) -> str:
+    """The row the view itself writes for one first event: ``version|payload``."""
+    rows = {table: ViewRows(tx, table) for table in view.tables}
+    for table_rows in rows.values():
+        table_rows.mark_cleared()  # a first event's row is written without reading
+    view.apply(rows, event, decoded)
+    main = rows[view.table]
+    return f"{main.version(view_id)}|{codec.dumps(main.get(view_id))}"
+
+
+def _write_onchain_rows(
+    view: View, tx: StoreTransaction, events: Sequence[StoredEvent], decoded: Sequence[Any]
+) -> bool:
+    """Write the view's rows of ``events``; False when the view must project them itself
+    (then nothing of this table was left written)."""
+    formatter = OnChainRows()
+    mine: list[tuple[StoredEvent, Migrated]] = []
+    checked: set[tuple[object, ...]] = set()
+    try:
+        # First pass: every event is one this module formats, and the first row of each
+        # shape is what the view itself writes.
+        for event, typed in zip(events, decoded, strict=True):
+            if event.aggregate_type != ONCHAIN_TRADE:
+                continue
+            if type(typed) is not Migrated or event.sequence != 1:
+                return False  # not only an import's first events: the view does it all
+            mine.append((event, typed))
+            shape = formatter.shape(typed)
+            if shape in checked:
+                continue
+            checked.add(shape)
+            view_id, text = formatter.payload(event.aggregate_id, typed)
+            if _by_the_view(view, tx, event, typed, view_id) != f"1|{text}":
+                log.warning(
+                    "migrate_bulk_view_mismatch table=%s view_id=%s: projecting the table "
+                    "through its view instead",
+                    view.table,
+                    view_id,
+                )
+                return False
+    except _Unsupported:
+        return False
+    written: list[str] = []
+    try:
+        for start in range(0, len(mine), CHUNK):
+            chunk = []
+            for event, typed in mine[start : start + CHUNK]:
+                view_id, text = formatter.payload(event.aggregate_id, typed)
+                chunk.append(ViewRow(view_id, 1, text))
+            tx.view_put_many(view.table, chunk)
+            written.extend(r.view_id for r in chunk)
+    except _Unsupported:
+        if written:
+            tx.view_delete(view.table, written)
+        return False
+    return True
+
+
+def project_import(
+    tx: StoreTransaction,
+    projector: Projector,
+    events: Sequence[StoredEvent],
+    decoded: Sequence[Any],
+) -> None:
+    """Project the import's ``events`` into every view of ``projector``, inside ``tx``."""
+    others: list[View] = []
+    for view in projector.views:
+        if isinstance(view, OnChainTradeView) and _write_onchain_rows(view, tx, events, decoded):
+            continue
+        others.append(view)
+    if others:
+        projector.apply(tx, events, decoded, views=others)
