@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from hedgebot.bootstrap import Core, build_core
+from hedgebot.brokers.errors import BrokerUnavailable
 from hedgebot.brokers.hours import UsEquitySessions
 from hedgebot.brokers.paper import PaperBroker
+from hedgebot.brokers.protocol import OrderStatus
 from hedgebot.clock import ManualClock
 from hedgebot.config import load_settings
 from hedgebot.domain import Direction
@@ -201,3 +203,82 @@ def test_restarted_managers_do_not_acknowledge_or_place_twice(core: Core) -> Non
     again.settle()
     assert broker.orders_placed == 1
     assert bot.position_events("AAPL").count("PositionEvent::OnChainOrderFilled") == 1
+
+
+class StatusFailsOnce(PaperBroker):
+    """A paper broker whose first status request after a placement fails."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.status_failures = 1
+
+    async def get_order_status(self, order_id: str) -> OrderStatus:
+        if self.status_failures:
+            self.status_failures -= 1
+            raise BrokerUnavailable("status endpoint timed out")
+        return await super().get_order_status(order_id)
+
+
+def _order_events(core: Core, execution_id: int) -> list[str]:
+    stream = core.store.load_stream("OffchainOrder", str(execution_id))
+    return [e.event_type for e in stream]
+
+
+def test_an_order_filled_at_once_is_recorded_with_its_submission_in_one_step(
+    core: Core,
+) -> None:
+    broker = PaperBroker(clock=core.clock, fill_price=Decimal("100"))
+    bot = Bot(core, broker)
+    bot.fill("tAAPL", "1", Direction.SELL)
+    bot.trades.drain()
+    asyncio.run(bot.orders.step())  # one drive: placed, asked at once, filled
+
+    assert _order_events(core, 1) == [
+        "OffchainOrderEvent::Placed",
+        "OffchainOrderEvent::Submitted",
+        "OffchainOrderEvent::Filled",
+    ]
+    submitted, filled = core.store.load_stream("OffchainOrder", "1")[1:]
+    position_filled = core.store.load_stream("Position", "AAPL")[-1]
+    assert position_filled.event_type == "PositionEvent::OffChainOrderFilled"
+    # one transaction wrote them: consecutive global positions
+    assert [submitted.position + 1, submitted.position + 2] == sorted(
+        [filled.position, position_filled.position]
+    )
+    position = position_by_symbol(core.store, "AAPL")
+    assert position is not None and position.net == Decimal("0")
+    assert broker.orders_placed == 1
+
+
+def test_a_status_error_right_after_placement_keeps_the_submission_and_polls_later(
+    core: Core,
+) -> None:
+    broker = StatusFailsOnce(clock=core.clock, fill_price=Decimal("100"))
+    bot = Bot(core, broker)
+    bot.fill("tAAPL", "1", Direction.BUY)
+    bot.trades.drain()
+    asyncio.run(bot.orders.step())
+    record = order_record(core.store, 1)
+    assert record is not None
+    assert (record.status, record.broker_order_id) == ("SUBMITTED", "PAPER-1")
+
+    asyncio.run(bot.orders.step())
+    record = order_record(core.store, 1)
+    assert record is not None and record.status == "FILLED"
+    assert broker.orders_placed == 1
+
+
+def test_an_order_still_working_after_placement_is_left_submitted(core: Core) -> None:
+    broker = PaperBroker(clock=core.clock, fill_price=Decimal("100"), fill_after_polls=2)
+    bot = Bot(core, broker)
+    bot.fill("tAAPL", "1", Direction.BUY)
+    bot.trades.drain()
+    asyncio.run(bot.orders.step())
+    assert _order_events(core, 1) == [
+        "OffchainOrderEvent::Placed",
+        "OffchainOrderEvent::Submitted",
+    ]
+    bot.settle(rounds=4)
+    record = order_record(core.store, 1)
+    assert record is not None and record.status == "FILLED"
+    assert broker.orders_placed == 1

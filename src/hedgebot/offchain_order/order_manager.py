@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,23 +82,34 @@ def idempotency_key(prefix: str, execution_id: int, placed_at: datetime) -> str:
 
 @dataclass(frozen=True)
 class _Outcome:
-    """What one broker call found out about one order, before it is recorded."""
+    """What one step's broker calls found out about one order, before it is recorded.
+
+    A placement may carry what the status asked right after it said (``then``): a
+    market order often fills at once, and its fill is then recorded in the same
+    transaction as its submission.
+    """
 
     order: OffchainOrderRecord
     submitted: str | None = None  # broker order id of an accepted placement
     failure: str | None = None  # rejection or death without any fill
     partial: OrderStatus | None = None  # more filled, still working
     status: OrderStatus | None = None  # final, with a fill
+    then: _Outcome | None = None  # the status right after the placement, if it moved
 
     @property
-    def label(self) -> str | None:
-        if self.submitted is not None:
-            return "submitted"
-        if self.failure is not None:
-            return "failed"
-        if self.status is not None:
-            return "filled"
-        return None
+    def labels(self) -> list[str]:
+        """The `hedges` metric labels of this outcome (a placement and what followed)."""
+        own = (
+            "submitted"
+            if self.submitted is not None
+            else "failed"
+            if self.failure is not None
+            else "filled"
+            if self.status is not None
+            else None
+        )
+        rest = self.then.labels if self.then is not None else []
+        return ([own] if own is not None else []) + rest
 
 
 @dataclass
@@ -256,7 +268,20 @@ class OrderManager:
                 return None
             except OrderRejected as exc:
                 return _Outcome(order, failure=f"rejected by broker: {exc}")
-            return _Outcome(order, submitted=broker_order_id)
+            submitted = dataclasses.replace(
+                order, broker_order_id=broker_order_id, status="SUBMITTED", state="Submitted"
+            )
+            try:
+                then = await self._poll(submitted)
+            except BrokerError as exc:
+                # the placement stands and is recorded; the order is polled again later
+                self._broker_error(exc)
+                then = None
+            return _Outcome(order, submitted=broker_order_id, then=then)
+        return await self._poll(order)
+
+    async def _poll(self, order: OffchainOrderRecord) -> _Outcome | None:
+        """Ask the broker where a submitted order stands (None: nothing new)."""
         assert order.broker_order_id is not None
         self._tracking.setdefault(order.execution_id, _Tracking()).last_poll = self.monotonic()
         status = await self.broker.get_order_status(order.broker_order_id)
@@ -287,6 +312,8 @@ class OrderManager:
                 self.orders.execute_in(
                     tx, order_id, ConfirmSubmission(broker_order_id=outcome.submitted)
                 )
+            if outcome.then is not None:
+                self._record(tx, outcome.then)
         elif outcome.failure is not None:
             try:
                 self.orders.execute_in(tx, order_id, MarkFailed(error=outcome.failure))
@@ -362,18 +389,29 @@ class OrderManager:
 
     def _announce(self, outcome: _Outcome) -> None:
         """Logs and metrics after the commit (never for a rolled-back outcome twice)."""
+        if self.metrics is not None:
+            for label in outcome.labels:
+                self.metrics.hedges.labels(label).inc()
+        then = outcome.then
+        if then is not None and (then.failure is not None or then.status is not None):
+            # placed and already filled or dead: one line, with the broker's order id,
+            # tells both
+            self._announce_step(then, submitted=outcome.submitted)
+            return
+        self._announce_step(outcome)
+
+    def _announce_step(self, outcome: _Outcome, submitted: str | None = None) -> None:
         order = outcome.order
         if outcome.failure is not None or outcome.status is not None:
             self._tracking.pop(order.execution_id, None)
-        label = outcome.label
-        if self.metrics is not None and label is not None:
-            self.metrics.hedges.labels(label).inc()
         fields: dict[str, object] = {
             "execution_id": order.execution_id,
             "symbol": order.symbol,
             "shares": str(order.shares),
             "direction": order.direction.legacy,
         }
+        if submitted is not None:
+            fields["broker_order_id"] = submitted
         if outcome.submitted is not None:
             log.info("hedge_submitted", broker_order_id=outcome.submitted, **fields)
         elif outcome.failure is not None:
