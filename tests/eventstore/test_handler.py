@@ -14,6 +14,7 @@ from hedgebot.clock import ManualClock
 from hedgebot.domain import Direction
 from hedgebot.eventstore import Aggregate, CommandHandler, DecideContext, NewEvent, Tagged
 from hedgebot.eventstore.memory import MemoryEventStore
+from hedgebot.eventstore.sqlite import SqliteEventStore
 from tests.eventstore.example_ledger import LEDGER, LEDGER_EVENTS, Move, Open
 
 NOW = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -118,3 +119,48 @@ def test_encode_events_numbers_rows_for_bulk_appends() -> None:
         (6, "LedgerEvent::Opened", "1.0", "{}"),
     ]
     assert isinstance(rows[0], NewEvent)
+
+
+def _stream_reads(store: Any) -> list[str]:
+    """Record the SQL that reads an aggregate's stream on a SQLite store's connection."""
+    seen: list[str] = []
+    store._conn.set_trace_callback(
+        lambda sql: seen.append(sql) if "FROM events WHERE aggregate_type" in sql else None
+    )
+    return seen
+
+
+def test_inside_one_transaction_an_aggregate_is_read_once(sqlite_store: SqliteEventStore) -> None:
+    store = sqlite_store
+    handler = CommandHandler(store, LEDGER, clock=ManualClock(NOW), snapshot_every=0)
+    handler.execute("a", Open("alice"))
+    reads = _stream_reads(store)
+    with store.transaction() as tx:
+        handler.load_in(tx, "a")
+        for _ in range(5):
+            handler.execute_in(tx, "a", Move(Decimal(1), Direction.BUY))
+    assert len(reads) == 1  # validated once in the transaction, then trusted
+    reads.clear()
+    with store.transaction() as tx:  # a new transaction checks the cache again
+        handler.execute_in(tx, "a", Move(Decimal(1), Direction.BUY))
+    assert len(reads) == 1
+    assert handler.replay("a").state.balance == Decimal(6)
+
+
+def test_a_state_from_a_rolled_back_transaction_is_not_trusted_in_the_next(
+    sqlite_store: SqliteEventStore,
+) -> None:
+    store = sqlite_store
+    handler = CommandHandler(store, LEDGER, clock=ManualClock(NOW), snapshot_every=0)
+    handler.execute("a", Open("alice"))
+
+    def failing_unit_of_work() -> None:
+        with store.transaction() as tx:
+            handler.execute_in(tx, "a", Move(Decimal(100), Direction.BUY))
+            raise RuntimeError("the unit of work fails after the command")
+
+    with pytest.raises(RuntimeError):
+        failing_unit_of_work()
+    with store.transaction() as tx:
+        result = handler.execute_in(tx, "a", Move(Decimal(1), Direction.BUY))
+    assert (result.version, result.state.balance) == (2, Decimal(1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -60,6 +61,10 @@ class _Known(Generic[S]):
     version: int
     #: (position, event_version, payload) of the event at ``version``; None if unknown
     mark: tuple[int, str, str] | None
+    #: the open transaction in which this state was read or written: inside it the
+    #: state is current (SQLite holds the write lock; on PostgreSQL a competing append
+    #: fails on the primary key at ours), so it is used without re-reading the stream
+    within: weakref.ref[Any] | None = None
 
 
 def _mark(row: StoredEvent) -> tuple[int, str, str]:
@@ -128,6 +133,16 @@ class CommandHandler(Generic[S, C]):
         self._remember(aggregate_id, known)
         return Loaded(known.state, known.version)
 
+    def load_in(self, tx: StoreTransaction, aggregate_id: str) -> Loaded[S]:
+        """The current state inside ``tx`` (including its own earlier events).
+
+        Remembered as current for the rest of ``tx``: a command in the same transaction
+        then reads nothing more.
+        """
+        known = _within(self._current(aggregate_id, tx), tx)
+        self._remember(aggregate_id, known)
+        return Loaded(known.state, known.version)
+
     def replay(self, aggregate_id: str) -> Loaded[S]:
         """Full replay from the first event, ignoring snapshots (used to verify them)."""
         known = self._fold(
@@ -173,6 +188,8 @@ class CommandHandler(Generic[S, C]):
         known = self._cached(aggregate_id)
         if known is None:
             return self._load_from_store(aggregate_id, source)
+        if known.within is not None and known.within() is source:
+            return known
         if known.version == 0:
             return self._fold(aggregate_id, source, known, 0)
         # Read from the cached version itself: its event must still be the one the state
@@ -272,7 +289,7 @@ class CommandHandler(Generic[S, C]):
         """
         known = self._current(aggregate_id, tx)
         result = self._decide_and_append(tx, aggregate_id, command, known, metadata)
-        self._remember(aggregate_id, _known_after(result, known))
+        self._remember(aggregate_id, _within(_known_after(result, known), tx))
         return result
 
     def _decide_and_append(
@@ -317,6 +334,14 @@ class CommandHandler(Generic[S, C]):
                 states=[AggregateState(agg.aggregate_type, aggregate_id, version, state)],
             )
         return CommandResult(aggregate_id, events, stored, state, version)
+
+
+def _within(known: _Known[S], tx: StoreTransaction) -> _Known[S]:
+    try:
+        ref = weakref.ref(tx)
+    except TypeError:  # a transaction type without weak references: always re-read
+        return known
+    return _Known(known.state, known.version, known.mark, ref)
 
 
 def _known_after(result: CommandResult[S], before: _Known[S]) -> _Known[S]:

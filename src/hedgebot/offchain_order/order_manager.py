@@ -376,7 +376,7 @@ class OrderManager:
         fill or failure is recorded on the order only, and the Position is left alone
         (completing it there would be rejected and roll the outcome back for good).
         """
-        position = self.positions.load(order.symbol, tx).state
+        position = self.positions.load_in(tx, order.symbol).state
         if position.pending_execution_id == order.execution_id:
             return True
         log.info(
