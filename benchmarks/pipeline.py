@@ -42,6 +42,7 @@ from hedgebot.logs import configure_logging
 from hedgebot.offchain_order.order_manager import OrderManager
 from hedgebot.onchain_trade.commands import Witness
 from hedgebot.position.trade_manager import TradeManager
+from hedgebot.runtime import tune_garbage_collector
 
 SYMBOLS = 200
 
@@ -144,6 +145,7 @@ def main() -> None:
     # Production logging (JSON lines on stderr, INFO): the hedge log lines are part of
     # the real cost. Send stderr elsewhere to keep the figures readable.
     configure_logging("INFO", json_output=True)
+    tune_garbage_collector()  # as `hedgebot run` does
     print(
         f"pipeline: {args.fills} fills, paper broker filling instantly, SQLite "
         f"synchronous={args.synchronous}, median of {args.runs} runs"

@@ -119,7 +119,9 @@ def demo(
 ) -> None:
     """Run the whole pipeline locally on embedded defaults (no configuration, no network)."""
     from hedgebot.demo import run_demo
+    from hedgebot.runtime import tune_garbage_collector
 
+    tune_garbage_collector()
     run_demo(fills=fills, console=console)
 
 
@@ -216,9 +218,11 @@ def run(config: ConfigFileOption = None, secrets_file: SecretsFileOption = None)
 
     from hedgebot.conductor import run_bot
     from hedgebot.logs import configure_logging
+    from hedgebot.runtime import tune_garbage_collector
 
     settings = _settings(config, secrets_file)
     configure_logging(settings.logging.level, settings.logging.json_output)
+    tune_garbage_collector()
     asyncio.run(run_bot(settings))
 
 
