@@ -78,6 +78,8 @@ def fits_rust_decimal(number: Decimal) -> bool:
     """
     _sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)
+    if len(digits) <= _RUST_MAX_SCALE and -_RUST_MAX_SCALE <= exponent <= 0:
+        return True  # at most 28 digits: the mantissa is below 10^28 < 2^96
     mantissa = int("".join(map(str, digits)) or "0")
     scale = -exponent if exponent < 0 else 0
     if exponent > 0:

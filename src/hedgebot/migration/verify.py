@@ -33,6 +33,8 @@ from hedgebot.migration.target import Classification, SqlReader
 from hedgebot.migration.timestamps import sqlite_datetime_text
 
 MAX_SHOWN = 30
+#: rows per progress update of the row-by-row comparisons
+PROGRESS_STEP = 1000
 
 ONCHAIN_VIEW = "onchain_trade_view"
 POSITION_VIEW = "position_view"
@@ -117,6 +119,7 @@ class _Verifier:
         self.progress = progress
         self.report = VerificationReport()
         self.imported = {(p.aggregate_type, p.aggregate_id) for p in classification.imported}
+        self._times: dict[datetime, str] = {}
 
     # -- helpers -----------------------------------------------------------------
 
@@ -140,25 +143,33 @@ class _Verifier:
         source: str,
         columns: Sequence[str],
         actual: tuple[object, ...] | None,
-        expected: dict[str, object],
+        expected: dict[str, object] | tuple[object, ...],
     ) -> None:
+        """One legacy row against its view row; ``expected`` holds every column of
+        ``columns`` (a tuple in column order, or a dict in column order)."""
         self.report.checked_rows += 1
         if actual is None:
             self.report.differ(f"{table} has no row {view_id!r} for {source}")
             return
-        self.report.checked_fields += len(expected)
-        if tuple(expected.values()) == actual:
+        wanted = tuple(expected.values()) if isinstance(expected, dict) else expected
+        self.report.checked_fields += len(wanted)
+        if wanted == actual:
             return  # every field equal (the expectation is built in column order)
-        self.report.checked_fields -= len(expected)
-        values = dict(zip(columns, actual, strict=True))
-        for column, want in expected.items():
-            self.report.checked_fields += 1
-            got = values[column]
+        for column, want, got in zip(columns, wanted, actual, strict=True):
             if not _same(want, got):
                 self.report.differ(
                     f"{table} row {view_id!r} ({source}), field {column}: "
                     f"view {_show(got)}, legacy {_show(want)}"
                 )
+
+    def _time(self, value: datetime | None) -> str | None:
+        """`_time`, remembered per instant (a row often repeats its time)."""
+        if value is None:
+            return None
+        text = self._times.get(value)
+        if text is None:
+            text = self._times[value] = sqlite_datetime_text(value)
+        return text
 
     def _skip(self, aggregate_type: str, aggregate_id: str) -> bool:
         """True when the view row must not be compared (not imported, or moved on)."""
@@ -188,36 +199,42 @@ class _Verifier:
     def trades(self) -> None:
         rows = self._view_rows(ONCHAIN_VIEW, ONCHAIN_COLUMNS)
         self.progress.start("verify:trades", f"verify {ONCHAIN_VIEW}", len(self.data.trades))
-        for trade in self.data.trades:
-            self.progress.advance("verify:trades")
-            if self._skip("OnChainTrade", trade.aggregate_id):
+        time = self._time
+        table = legacy.ONCHAIN_TRADES
+        for count, trade in enumerate(self.data.trades, 1):
+            if count % PROGRESS_STEP == 0:
+                self.progress.advance("verify:trades", PROGRESS_STEP)
+            aggregate_id = trade.aggregate_id
+            if self._skip("OnChainTrade", aggregate_id):
                 continue
             raw = self.data.raw_trades[trade.legacy_id]
+            # ONCHAIN_COLUMNS, in order
+            expected = (
+                trade.legacy_id,
+                trade.tx_hash,
+                trade.log_index,
+                trade.symbol,
+                trade.base_symbol,
+                _real(raw[5]),
+                raw[6],
+                _real(raw[7]),
+                trade.block_number or 0,
+                time(trade.block_timestamp),
+                time(trade.created_at),
+                trade.gas_used,
+                trade.effective_gas_price,
+                _real(raw[12]),
+                _real(raw[13]),
+                trade.pyth_exponent,
+                time(trade.pyth_publish_time),
+            )
             self._compare(
                 ONCHAIN_VIEW,
-                trade.aggregate_id,
-                f"{legacy.ONCHAIN_TRADES} id={trade.legacy_id}",
+                aggregate_id,
+                f"{table} id={trade.legacy_id}",
                 ONCHAIN_COLUMNS,
-                rows.get(trade.aggregate_id),
-                {
-                    "id": trade.legacy_id,
-                    "tx_hash": trade.tx_hash,
-                    "log_index": trade.log_index,
-                    "symbol": trade.symbol,
-                    "base_symbol": trade.base_symbol,
-                    "amount": _real(raw[5]),
-                    "direction": raw[6],
-                    "price_usdc": _real(raw[7]),
-                    "block_number": trade.block_number or 0,
-                    "block_timestamp": _time(trade.block_timestamp),
-                    "created_at": _time(trade.created_at),
-                    "gas_used": trade.gas_used,
-                    "effective_gas_price": trade.effective_gas_price,
-                    "pyth_price": _real(raw[12]),
-                    "pyth_confidence": _real(raw[13]),
-                    "pyth_exponent": trade.pyth_exponent,
-                    "pyth_publish_time": _time(trade.pyth_publish_time),
-                },
+                rows.get(aggregate_id),
+                expected,
             )
         self.progress.finish("verify:trades")
 
