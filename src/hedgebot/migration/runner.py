@@ -15,6 +15,7 @@ error (bad arguments, not a legacy database).
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import sqlite3
 import time
@@ -66,6 +67,24 @@ from hedgebot.migration.verify import (
 log = logging.getLogger(__name__)
 
 AGGREGATE_TYPES = ("OnChainTrade", "Position", "OffchainOrder", "SchwabAuth")
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the import runs (re-enabled after).
+
+    The import holds a few hundred thousand objects (legacy rows, records, events, view
+    rows) that live until it ends and form no garbage cycles; every periodic collection
+    would only walk them again (a tenth of the import's CPU at 100,000 trades).
+    Reference counting still frees everything else as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Mode(enum.Enum):
@@ -140,6 +159,10 @@ class Migration:
         return 0
 
     def _run(self) -> None:
+        with _collector_paused():
+            self._run_modes()
+
+    def _run_modes(self) -> None:
         options = self.options
         if options.clean and options.mode is not Mode.RUN:
             raise UsageProblem(f"--clean only applies to a run, not to {options.mode.value}")
