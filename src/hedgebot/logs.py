@@ -12,6 +12,7 @@ behind "never pass a secret to a logger".
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -26,11 +27,16 @@ _SECRET_KEY = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def _names_secret(key: str) -> bool:
+    return key != "event" and _SECRET_KEY.search(key) is not None
+
+
 def mask_secrets(
     logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key in list(event_dict):
-        if key != "event" and _SECRET_KEY.search(key):
+        if _names_secret(str(key)):
             event_dict[key] = "***"
     return event_dict
 

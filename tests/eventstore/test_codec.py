@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from hedgebot.domain import Direction
 from hedgebot.eventstore import EventRegistry, StoredEvent, Tagged, UnknownEventError, codec
-from hedgebot.eventstore.codec import EXTENSION, CodecError, extension
+from hedgebot.eventstore.codec import EXTENSION, CodecError, encode_datetime, extension
 from hedgebot.eventstore.layout import describe_type
 
 # ---------------------------------------------------------------------------
@@ -426,3 +426,13 @@ def test_a_failing_upcaster_is_an_unknown_event_naming_the_row() -> None:
         UnknownEventError, match=r"'s-1' sequence 7: upcaster of Box from version 1"
     ):
         registry.decode(row)
+
+
+def test_datetime_texts_depend_only_on_the_instant_and_naive_is_always_refused() -> None:
+    utc = datetime(2025, 1, 7, 15, 0, 0, 250_000, tzinfo=UTC)
+    paris = datetime(2025, 1, 7, 16, 0, 0, 250_000, tzinfo=timezone(timedelta(hours=1)))
+    assert encode_datetime(utc) == encode_datetime(paris) == "2025-01-07T15:00:00.250Z"
+    # the aware instant is remembered; a naive datetime of the same wall time is not it
+    with pytest.raises(CodecError, match="naive"):
+        encode_datetime(datetime(2025, 1, 7, 15, 0, 0, 250_000))
+    assert encode_datetime(utc + timedelta(microseconds=1)) == "2025-01-07T15:00:00.250001Z"

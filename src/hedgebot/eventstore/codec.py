@@ -108,7 +108,25 @@ def encode_decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
+#: RFC 3339 texts of recently encoded instants: an event's timestamps recur in the
+#: events, snapshots and view rows written with it. Equal datetimes are the same
+#: instant, whose UTC text is the same; cleared when full.
+_DATETIME_TEXTS: dict[datetime, str] = {}
+_DATETIME_TEXTS_MAX = 4096
+
+
 def encode_datetime(value: datetime) -> str:
+    text = _DATETIME_TEXTS.get(value) if type(value) is datetime else None
+    if text is not None:
+        return text
+    text = _encode_datetime(value)
+    if len(_DATETIME_TEXTS) >= _DATETIME_TEXTS_MAX:
+        _DATETIME_TEXTS.clear()
+    _DATETIME_TEXTS[value] = text
+    return text
+
+
+def _encode_datetime(value: datetime) -> str:
     if not isinstance(value, datetime):
         raise CodecError(f"expected datetime, got {type(value).__name__}")
     if value.tzinfo is not UTC:

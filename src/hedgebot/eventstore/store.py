@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
+from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent, fast_frozen_init
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -33,6 +33,7 @@ def check_read_all(after_position: int, limit: int) -> None:
         raise ValueError(f"limit must be >= 1, got {limit}")
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class ViewRow:
     view_id: str
