@@ -70,6 +70,11 @@ class Reactor:
         self.checkpoint_every = checkpoint_every
         self.max_attempts = max_attempts
         self._seen = 0
+        #: the stored checkpoint as this reactor last read or wrote it (None: not yet
+        #: read). Another instance may move it on; inside each transaction the stored
+        #: value is read again before reacting, so a stale copy only re-reads events.
+        self._stored: int | None = None
+        self._writing = 0
 
     def position(self) -> int:
         """How far the reactor has read (stored checkpoint or the in-memory mark)."""
@@ -77,7 +82,9 @@ class Reactor:
 
     def process_batch(self) -> int:
         """React to the next batch; returns the number of events read (0 = caught up)."""
-        stored = self.store.get_checkpoint(self.name)
+        stored = self._stored
+        if stored is None:
+            stored = self._stored = self.store.get_checkpoint(self.name)
         events = self.store.read_all(max(stored, self._seen), self.batch_size, self.aggregate_types)
         if not events:
             return 0
@@ -92,9 +99,11 @@ class Reactor:
         if not relevant and last - stored < self.checkpoint_every:
             self._seen = last
             return len(events)
+        self._stored = None  # unknown until the transaction below has committed
         try:
             with self.store.transaction() as tx, self.batch(tx):
                 self._react(tx, relevant, last)
+            self._stored = self._writing
         except Exception as exc:
             log.warning("reaction_batch_failed", reactor=self.name, error=str(exc))
             self._one_by_one(relevant, last)
@@ -111,6 +120,7 @@ class Reactor:
                 reacted += self.handle(tx, event, typed)
         if last > done:
             tx.set_checkpoint(self.name, last)
+        self._writing = max(last, done)  # the stored checkpoint once this commits
         return reacted
 
     def _one_by_one(self, relevant: Sequence[tuple[StoredEvent, Any]], last: int) -> None:
