@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from hedgebot.eventstore.codec import Tagged
+from hedgebot.eventstore.envelope import fast_frozen_init
 from hedgebot.eventstore.registry import EventRegistry
 
 S = TypeVar("S")
@@ -18,7 +19,8 @@ class IdSource(Protocol):
     def next_id(self, counter: str) -> int: ...
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class DecideContext:
     """Services the framework hands to `decide`: the caller's clock reading and id allocation.
 

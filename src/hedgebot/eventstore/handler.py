@@ -22,7 +22,7 @@ from hedgebot.clock import Clock
 from hedgebot.eventstore import codec
 from hedgebot.eventstore.aggregate import Aggregate, DecideContext
 from hedgebot.eventstore.codec import CodecError, Tagged
-from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent
+from hedgebot.eventstore.envelope import NewEvent, Snapshot, StoredEvent, fast_frozen_init
 from hedgebot.eventstore.errors import ConcurrencyError, TransientStoreError
 from hedgebot.eventstore.layout import describe_type
 from hedgebot.eventstore.store import EventStore, StoreReader, StoreTransaction
@@ -38,13 +38,15 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_CACHE_SIZE = 4096
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class Loaded(Generic[S]):
     state: S
     version: int  # sequence of the last event folded in (0 = no events)
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class CommandResult(Generic[S]):
     aggregate_id: str
     events: list[Tagged]
@@ -53,7 +55,8 @@ class CommandResult(Generic[S]):
     version: int
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class _Known(Generic[S]):
     """A state known to be the fold of the aggregate's events up to ``version``."""
 

@@ -89,16 +89,9 @@ def connect(
 
 
 def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
-    return StoredEvent(
-        position=int(row[0]),
-        aggregate_type=str(row[1]),
-        aggregate_id=str(row[2]),
-        sequence=int(row[3]),
-        event_type=str(row[4]),
-        event_version=str(row[5]),
-        payload=str(row[6]),
-        metadata=str(row[7]),
-    )
+    # rowid and sequence are integers and the TEXT-affinity columns come back as str;
+    # the JSON columns (NUMERIC affinity) are converted, a bare number being valid JSON
+    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], str(row[6]), str(row[7]))
 
 
 _LOAD_STREAM = (

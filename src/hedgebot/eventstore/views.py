@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hedgebot.eventstore import codec
-from hedgebot.eventstore.envelope import StoredEvent
+from hedgebot.eventstore.envelope import StoredEvent, fast_frozen_init
 from hedgebot.eventstore.errors import ProjectionError
 from hedgebot.eventstore.registry import EventRegistry
 from hedgebot.eventstore.store import EventStore, StoreReader, StoreTransaction, ViewRow
@@ -293,7 +293,8 @@ class Projector:
         return count
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class AggregateState:
     """An aggregate's state right after the event with sequence ``version``."""
 
