@@ -40,6 +40,7 @@ from hedgebot.domain import DomainError
 from hedgebot.eventstore import Aggregate, DecideContext, NewEvent, Tagged, encode_events
 from hedgebot.migration import legacy
 from hedgebot.migration.errors import LegacyDataError
+from hedgebot.migration.event_text import TradeEventRows
 from hedgebot.migration.records import (
     LegacyAuth,
     LegacyData,
@@ -202,6 +203,8 @@ def plan(data: LegacyData, migrated_at: datetime) -> list[PlannedAggregate]:
     planned: list[PlannedAggregate] = []
     orders_by_id = {o.legacy_id: o for o in data.orders}
 
+    trade_rows = TradeEventRows()
+
     def decide(
         aggregate: Aggregate[Any, Any],
         aggregate_id: str,
@@ -212,7 +215,10 @@ def plan(data: LegacyData, migrated_at: datetime) -> list[PlannedAggregate]:
     ) -> None:
         try:
             events = list(aggregate.decide(aggregate.initial_state(), command, ctx))
-            rows = encode_events(aggregate, aggregate_id, events)
+            if aggregate is ONCHAIN_TRADE:
+                rows = trade_rows.rows(aggregate_id, events)
+            else:
+                rows = encode_events(aggregate, aggregate_id, events)
         except (DomainError, ValueError) as exc:
             problems.add(table, row, "-", "-", f"rejected by {aggregate.aggregate_type}: {exc}")
             return
