@@ -33,7 +33,7 @@ from hedgebot.offchain_order.events import Filled as OrderFilled
 from hedgebot.offchain_order.view import open_orders, orders_by_status
 from hedgebot.position.events import POSITION_EVENTS, OffChainOrderFilled, OffChainOrderPlaced
 from hedgebot.position.events import OnChainOrderFilled as Acknowledged
-from hedgebot.position.view import all_positions, positions_ready_to_hedge
+from hedgebot.position.view import all_positions
 
 ALPACA_DECIMALS = 9
 STARTED = b'"event": "services_started"'
@@ -243,14 +243,19 @@ def counts(store: SqliteEventStore) -> tuple[int, int, int]:
 
 
 def settled(store: SqliteEventStore, fills: int) -> bool:
-    """Everything recorded and acknowledged, no order open, nothing left to hedge."""
+    """Everything recorded and acknowledged, no order open, nothing left to hedge.
+
+    The positions are read once, after the counts, and both "nothing pending" and
+    "nothing to hedge" are judged on that one read: two reads could straddle a hedge
+    the checker just placed (not pending in the first, no longer "ready" in the second)
+    and call a bot settled that has a hedge in flight.
+    """
     recorded, acknowledged, open_count = counts(store)
-    return (
-        recorded == fills
-        and acknowledged == fills
-        and open_count == 0
-        and all(p.pending_execution_id is None for p in all_positions(store))
-        and not positions_ready_to_hedge(store, ALPACA_DECIMALS)
+    if (recorded, acknowledged, open_count) != (fills, fills, 0):
+        return False
+    positions = all_positions(store)
+    return all(p.pending_execution_id is None for p in positions) and not any(
+        not p.hedging_suspended and p.hedge_plan(ALPACA_DECIMALS) is not None for p in positions
     )
 
 
