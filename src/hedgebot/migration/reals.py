@@ -203,30 +203,34 @@ class RealConverter:
 
     def prepare(self, values: Iterable[float]) -> None:
         """Convert many values at once (one SQLite query per batch)."""
-        pending: list[tuple[float, Decimal]] = []
+        cache, unreadable = self._cache, self._unreadable
+        isfinite = math.isfinite
+        pending: list[tuple[float, Decimal, str]] = []
         seen: set[float] = set()
         for value in values:
-            if (
-                value in self._cache
-                or value in self._unreadable
-                or value in seen
-                or not math.isfinite(value)
-            ):
+            if value in cache or value in unreadable or value in seen or not isfinite(value):
                 continue
             seen.add(value)
-            pending.append((value, shortest_decimal(value)))
+            text = repr(value)
+            if "e" not in text and value != 0.0:
+                # `shortest_decimal`'s common case; its plain text is the repr itself
+                text = text[:-2] if text.endswith(".0") else text
+                pending.append((value, Decimal(text), text))
+            else:
+                decimal = shortest_decimal(value)
+                pending.append((value, decimal, format(decimal, "f")))
         for start in range(0, len(pending), _SQLITE_BATCH):
             chunk = pending[start : start + _SQLITE_BATCH]
-            reads = self._sqlite_reads([format(d, "f") for _, d in chunk])
-            for (value, decimal), read in zip(chunk, reads, strict=True):
+            reads = self._sqlite_reads([text for _, _, text in chunk])
+            for (value, decimal, _), read in zip(chunk, reads, strict=True):
                 if read == value:
-                    self._cache[value] = decimal
+                    cache[value] = decimal
                 else:
                     agreeing = self._agreeing(value, decimal)
                     if agreeing is None:
-                        self._unreadable.add(value)
+                        unreadable.add(value)
                     else:
-                        self._cache[value] = agreeing
+                        cache[value] = agreeing
 
     def _agreeing(self, value: float, shortest: Decimal) -> Decimal | None:
         candidates = _candidates(value, shortest)

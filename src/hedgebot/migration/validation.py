@@ -273,7 +273,7 @@ class Validator:
             if cached is not None:
                 return cached
             parsed = timestamp(value)
-            if had_sub_microsecond_digits(value):
+            if "." in value and had_sub_microsecond_digits(value):
                 self.truncated_timestamps += 1
             if len(self._times) < 100_000:
                 self._times[value] = parsed
@@ -299,11 +299,11 @@ class Validator:
     def prepare_reals(self, rows: Iterable[Row], positions: Iterable[int]) -> None:
         """Convert all REAL cells in one pass (SQLite is consulted per batch)."""
         index = list(positions)
+        cells = {row[i] for row in rows for i in index}  # distinct cells, deduplicated in C
         self.reals.prepare(
             float(cell)
-            for row in rows
-            for i in index
-            if isinstance(cell := row[i], float | int) and not isinstance(cell, bool)
+            for cell in cells
+            if type(cell) is float or (isinstance(cell, int) and not isinstance(cell, bool))
         )
 
     # -- onchain_trades --------------------------------------------------------------
