@@ -216,3 +216,21 @@ def test_a_view_that_differs_is_left_to_project_itself(tmp_path: Path) -> None:
             assert len(tx.view_all(TABLE)) == 3
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("aggregate_id", ["0x" + "AB" * 32 + ":1", "0x" + "ab" * 32 + ":01"])
+def test_a_trade_id_the_view_would_normalise_is_left_to_the_view(
+    tmp_path: Path, aggregate_id: str
+) -> None:
+    path = tmp_path / "store.db"
+    schema.upgrade(f"sqlite:{path}")
+    store = SqliteEventStore(str(path))
+    try:
+        with store.transaction() as tx:
+            event = _migrated()
+            assert not _write_onchain_rows(
+                OnChainTradeView(), tx, [_stored(aggregate_id, event)], [event]
+            )
+            assert tx.view_all(TABLE) == []
+    finally:
+        store.close()

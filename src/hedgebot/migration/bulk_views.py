@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
-from hedgebot.domain import TradeId
+from hedgebot.domain import Direction
 from hedgebot.eventstore import Projector, StoreTransaction, codec
 from hedgebot.eventstore.envelope import StoredEvent
 from hedgebot.eventstore.store import ViewRow
@@ -52,6 +53,11 @@ log = logging.getLogger(__name__)
 
 #: view rows written per ``view_put_many``
 CHUNK = 5000
+
+
+#: a trade id as `TradeId.parse` leaves it: 0x + 64 lowercase hex, ":", the log index
+#: in ASCII digits without leading zeros (such an id is its own view id)
+_NORMAL_TRADE_ID = re.compile(r"0x[0-9a-f]{64}:(?:0|[1-9][0-9]*)")
 
 
 class _Unsupported(Exception):
@@ -133,7 +139,11 @@ class OnChainRows:
 
     def payload(self, aggregate_id: str, event: Migrated) -> tuple[str, str]:
         """The row's view id and payload text (`hedgebot.onchain_trade.view`)."""
-        trade_id = TradeId.parse(aggregate_id)
+        tx_hash, _, log_index = aggregate_id.rpartition(":")
+        if not _NORMAL_TRADE_ID.fullmatch(aggregate_id):
+            raise _Unsupported("not a normalised trade id")  # `TradeId.parse` decides
+        if type(event.direction) is not Direction:
+            raise _Unsupported("unexpected direction")
         nulls = event.legacy_nulls or ()
         block_timestamp = None if LEGACY_NULL_BLOCK_TIMESTAMP in nulls else event.block_timestamp
         if LEGACY_NULL_CREATED_AT in nulls:
@@ -161,9 +171,9 @@ class OnChainRows:
         created_sql, created_rfc = self._time(created_at)
         pyth_sql, pyth_rfc = self._time(pyth_time)
         amount, price = event.amount, event.price_usdc
-        return trade_id.aggregate_id, (
-            f'{{"id":{_int(event.legacy_id)},"tx_hash":{encode_basestring(trade_id.tx_hash)},'
-            f'"log_index":{_int(trade_id.log_index)},"symbol":{symbol},"base_symbol":{base},'
+        return aggregate_id, (
+            f'{{"id":{_int(event.legacy_id)},"tx_hash":"{tx_hash}",'
+            f'"log_index":{log_index},"symbol":{symbol},"base_symbol":{base},'
             f'"amount":{_real(amount)},"direction":"{event.direction.name}",'
             f'"price_usdc":{_real(price)},"block_number":{_int(event.block_number)},'
             f'"block_timestamp":{block_sql},"created_at":{created_sql},'
