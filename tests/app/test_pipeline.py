@@ -17,6 +17,7 @@ from hedgebot.brokers.hours import UsEquitySessions
 from hedgebot.brokers.paper import PaperBroker
 from hedgebot.brokers.protocol import OrderStatus
 from hedgebot.clock import ManualClock
+from hedgebot.conductor import Stop
 from hedgebot.config import load_settings
 from hedgebot.domain import Direction
 from hedgebot.eventstore.sqlite import SqliteEventStore
@@ -282,3 +283,35 @@ def test_an_order_still_working_after_placement_is_left_submitted(core: Core) ->
     record = order_record(core.store, 1)
     assert record is not None and record.status == "FILLED"
     assert broker.orders_placed == 1
+
+
+def test_a_long_catch_up_lets_other_services_run_and_stops_between_batches(core: Core) -> None:
+    """`TradeManager.run` yields after each batch: hedges decided early are placed
+    while it catches up, and a stop lands between batches instead of after the backlog."""
+    broker = PaperBroker(clock=core.clock, fill_price=Decimal("100"))
+    bot = Bot(core, broker)
+    bot.trades = TradeManager(core.store, core.positions, core.policy, batch_size=5)
+    for n in range(60):
+        bot.fill(f"t{'ABCDEF'[n % 6]}X", "1", Direction.BUY)
+    stop = Stop()
+    seen: list[int] = []
+
+    async def probe() -> None:
+        while not stop.is_set:
+            seen.append(bot.trades.reactor.position())
+            if len(seen) == 3:
+                stop.set()
+            await asyncio.sleep(0)
+
+    async def run() -> None:
+        await asyncio.gather(bot.trades.run(stop, idle=0.01), probe())
+
+    asyncio.run(run())
+    acknowledged = [
+        e
+        for e in core.store.read_all(0, 10_000)
+        if e.event_type == "PositionEvent::OnChainOrderFilled"
+    ]
+    # the probe ran between batches (it saw the manager part-way) and stopped it early
+    assert len(set(seen)) > 1
+    assert 0 < len(acknowledged) < 60

@@ -475,6 +475,7 @@ class OrderManager:
             reacted = 0
             while consumed := self.react():
                 reacted += consumed
+                await asyncio.sleep(0)  # a long catch-up does not block the other services
             now = self.monotonic()
             if now - last_market_check >= market_check_interval or reacted:
                 await self.refresh_market()

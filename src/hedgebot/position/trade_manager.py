@@ -16,6 +16,7 @@ unhedged exposure.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -121,6 +122,10 @@ class TradeManager:
         wake = signal.subscribe() if signal is not None else None
         while not stop.is_set:
             if self.process_batch():
+                # between batches, let the other services run: the OrderManager places
+                # the hedges already decided, and the API and a stop signal are served,
+                # instead of waiting for a long catch-up to finish
+                await asyncio.sleep(0)
                 continue
             if wake is not None:
                 await wait_for_signal(wake, idle)
