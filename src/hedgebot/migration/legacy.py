@@ -225,6 +225,12 @@ def read_onchain_trades(conn: sqlite3.Connection, layout: LegacyLayout) -> list[
     ``block_number`` is not a column of ``onchain_trades``; it comes from the legacy
     ``event_queue`` row of the same log when the database still has it (else NULL).
     """
+    return conn.execute(onchain_trades_select(layout) + " ORDER BY t.id").fetchall()
+
+
+def onchain_trades_select(layout: LegacyLayout) -> str:
+    """The query of `read_onchain_trades`, unordered (verification joins it with the
+    view when both live in one database)."""
     table = layout.onchain
     parts = [f"t.{c}" if table.has(c) else f"NULL AS {c}" for c in ONCHAIN_COLUMNS[:-1]]
     if layout.has_event_queue:
@@ -235,8 +241,7 @@ def read_onchain_trades(conn: sqlite3.Connection, layout: LegacyLayout) -> list[
     else:
         block = "NULL"
     columns = ", ".join(parts)
-    sql = f"SELECT t.rowid, {columns}, {block} AS block_number FROM onchain_trades t"  # noqa: S608
-    return conn.execute(sql + " ORDER BY t.id").fetchall()
+    return f"SELECT t.rowid, {columns}, {block} AS block_number FROM onchain_trades t"  # noqa: S608
 
 
 def read_accumulators(conn: sqlite3.Connection, layout: LegacyLayout) -> list[Row]:

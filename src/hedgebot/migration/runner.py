@@ -40,7 +40,7 @@ from hedgebot.migration.errors import (
     VerificationFailed,
 )
 from hedgebot.migration.importer import MIGRATION_RETRY, write
-from hedgebot.migration.legacy import open_read_only
+from hedgebot.migration.legacy import LegacyLayout, onchain_trades_select, open_read_only
 from hedgebot.migration.mapping import PlannedAggregate
 from hedgebot.migration.progress import ProgressReporter
 from hedgebot.migration.prompts import Prompter
@@ -189,13 +189,16 @@ class Migration:
             self.outcome.planned = planned_count(planned)
             if options.mode is Mode.RUN:
                 legacy_conn.close()
-                self._import(target, path, data, planned)
+                trades_sql = self._legacy_trades_sql(target, path, layout)
+                self._import(target, path, data, planned, trades_sql)
             else:
                 reader = self._peek(stack, target, path, legacy_conn)
                 if options.mode is Mode.DRY_RUN:
                     self._dry_run(reader, data, planned)
                 else:
-                    self._verify_only(reader, data, planned)
+                    self._verify_only(
+                        reader, data, planned, self._legacy_trades_sql(target, path, layout)
+                    )
 
     # -- targets ---------------------------------------------------------------------
 
@@ -215,6 +218,15 @@ class Migration:
             and target.path is not None
             and Path(target.path).resolve() == legacy_path.resolve()
         )
+
+    def _legacy_trades_sql(
+        self, target: DatabaseUrl, legacy_path: Path, layout: LegacyLayout
+    ) -> str | None:
+        """The legacy trades' query, when the store lives in the legacy file (then the
+        verification compares them with one join); None otherwise."""
+        if not self._same_file(target, legacy_path):
+            return None
+        return onchain_trades_select(layout)
 
     def _describe(self, target: DatabaseUrl, legacy_path: Path) -> str:
         if self._same_file(target, legacy_path):
@@ -271,14 +283,18 @@ class Migration:
             raise self._conflict_error(classification)
 
     def _verify_only(
-        self, reader: SqlReader | None, data: LegacyData, planned: list[PlannedAggregate]
+        self,
+        reader: SqlReader | None,
+        data: LegacyData,
+        planned: list[PlannedAggregate],
+        legacy_trades_sql: str | None,
     ) -> None:
         if reader is None or not has_event_store(reader):
             raise VerificationFailed(["the target has no event store: nothing was imported"], 1)
         classification = classify(planned, existing_streams(reader, AGGREGATE_TYPES))
         self.outcome.imported = planned_count(classification.imported)
         with self.outcome.timed("verify"):
-            report = verify(reader, data, classification, self.progress)
+            report = verify(reader, data, classification, self.progress, legacy_trades_sql)
         self.outcome.verification = report
         self._summary(data, classification, wrote=False)
         self._report_verification(report)
@@ -289,6 +305,7 @@ class Migration:
         legacy_path: Path,
         data: LegacyData,
         planned: list[PlannedAggregate],
+        legacy_trades_sql: str | None,
     ) -> None:
         options = self.options
         with ExitStack() as peek:
@@ -353,7 +370,7 @@ class Migration:
             reader_after = StoreSqlReader(store)
             with self.outcome.timed("verify"):
                 after = classify(planned, existing_streams(reader_after, AGGREGATE_TYPES))
-                report = verify(reader_after, data, after, self.progress)
+                report = verify(reader_after, data, after, self.progress, legacy_trades_sql)
             self.outcome.imported = {} if options.clean else planned_count(before.imported)
             self.outcome.verification = report
             self._summary(data, after, wrote=True)

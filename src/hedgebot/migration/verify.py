@@ -15,6 +15,7 @@ Not a sample: each legacy row is checked.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,9 +33,13 @@ from hedgebot.migration.records import LegacyData, LegacyOrder, OrderStatus
 from hedgebot.migration.target import Classification, SqlReader
 from hedgebot.migration.timestamps import sqlite_datetime_text
 
+log = logging.getLogger(__name__)
+
 MAX_SHOWN = 30
 #: rows per progress update of the row-by-row comparisons
 PROGRESS_STEP = 1000
+#: view ids per ``IN (…)`` query
+ID_BATCH = 500
 
 ONCHAIN_VIEW = "onchain_trade_view"
 POSITION_VIEW = "position_view"
@@ -51,6 +56,26 @@ POSITION_COLUMNS = (
     "symbol", "net_position", "accumulated_long", "accumulated_short",
     "pending_execution_id", "last_updated",
 )  # fmt: skip
+#: each compared view column (but ``base_symbol``) and the legacy cell it must equal,
+#: as SQL over `legacy.onchain_trades_select` (``l``): what `_Verifier.trades` expects
+_LEGACY_CELLS = {
+    "id": "l.id",
+    "tx_hash": "lower(l.tx_hash)",
+    "log_index": "l.log_index",
+    "symbol": "l.symbol",
+    "amount": "l.amount",
+    "direction": "l.direction",
+    "price_usdc": "l.price_usdc",
+    "block_number": "coalesce(l.block_number, 0)",
+    "block_timestamp": "l.block_timestamp",
+    "created_at": "l.created_at",
+    "gas_used": "l.gas_used",
+    "effective_gas_price": "l.effective_gas_price",
+    "pyth_price": "l.pyth_price",
+    "pyth_confidence": "l.pyth_confidence",
+    "pyth_exponent": "l.pyth_exponent",
+    "pyth_publish_time": "l.pyth_publish_time",
+}
 OFFCHAIN_COLUMNS = (
     "id", "symbol", "shares", "direction", "broker", "broker_order_id", "order_id",
     "price_cents", "status", "executed_at",
@@ -112,11 +137,13 @@ class _Verifier:
         data: LegacyData,
         classification: Classification,
         progress: ProgressReporter,
+        legacy_trades_sql: str | None = None,
     ) -> None:
         self.reader = reader
         self.data = data
         self.classification = classification
         self.progress = progress
+        self.legacy_trades_sql = legacy_trades_sql
         self.report = VerificationReport()
         self.imported = {(p.aggregate_type, p.aggregate_id) for p in classification.imported}
         self._times: dict[datetime, str] = {}
@@ -135,6 +162,63 @@ class _Verifier:
         select = ", ".join(columns)
         rows = self.reader.query(f"SELECT view_id, {select} FROM {table}")  # noqa: S608
         return {str(r[0]): tuple(r[1:]) for r in rows}
+
+    def _some_view_rows(
+        self, table: str, columns: Sequence[str], view_ids: Sequence[str]
+    ) -> dict[str, tuple[object, ...]]:
+        """`_view_rows` of the given ids only (the table has the columns)."""
+        select = ", ".join(columns)
+        found: dict[str, tuple[object, ...]] = {}
+        for start in range(0, len(view_ids), ID_BATCH):
+            batch = view_ids[start : start + ID_BATCH]
+            marks = ", ".join("?" * len(batch))
+            rows = self.reader.query(
+                f"SELECT view_id, {select} FROM {table} WHERE view_id IN ({marks})",  # noqa: S608
+                batch,
+            )
+            found.update((str(r[0]), tuple(r[1:])) for r in rows)
+        return found
+
+    def _suspect_trades(self) -> set[int] | None:
+        """Legacy ids of the trades whose view row may differ from the legacy row, or
+        None when this cannot be asked in SQL (then every row is compared in Python).
+
+        Where the view and the legacy table share one SQLite database, one join compares
+        each legacy row's cells with its view row's columns (``IS NOT``: NULLs compare,
+        REALs bit for bit, integers and texts exactly). A row it passes has every field
+        equal to what `trades` expects: the legacy cells were validated (ids, counts and
+        REALs are numbers, times are texts), a time equal to the view's text is already
+        ``YYYY-MM-DD HH:MM:SS`` UTC, and ``base_symbol``, derived in Python, is checked
+        per distinct symbol. Anything it flags, or cannot pair, is compared in Python.
+        """
+        if self.legacy_trades_sql is None or self.reader.dialect != "sqlite":
+            return None
+        present = self.reader.columns(ONCHAIN_VIEW)
+        if not present or any(c not in present for c in ONCHAIN_COLUMNS):
+            return None  # `_view_rows` reports it
+        differs = " OR ".join(
+            f"v.{column} IS NOT {expression}" for column, expression in _LEGACY_CELLS.items()
+        )
+        sql = (
+            f"SELECT l.id FROM ({self.legacy_trades_sql}) AS l "  # noqa: S608
+            f"LEFT JOIN {ONCHAIN_VIEW} v ON v.view_id = lower(l.tx_hash) || ':' || l.log_index "
+            f"WHERE v.view_id IS NULL OR {differs}"
+        )
+        try:
+            flagged = self.reader.query(sql)
+            pairs = self.reader.query(
+                f"SELECT DISTINCT symbol, base_symbol FROM {ONCHAIN_VIEW}"  # noqa: S608
+            )
+        except Exception as exc:  # an unexpected layout: compare everything in Python
+            log.info("migrate_verify_sql_skipped error=%s", exc)
+            return None
+        suspects = {r[0] for r in flagged if isinstance(r[0], int)}
+        if len(suspects) != len(flagged):
+            return None
+        bases = {t.symbol: t.base_symbol for t in self.data.trades}
+        wrong = {symbol for symbol, base in pairs if symbol in bases and base != bases[symbol]}
+        suspects.update(t.legacy_id for t in self.data.trades if t.symbol in wrong)
+        return suspects
 
     def _compare(
         self,
@@ -197,15 +281,29 @@ class _Verifier:
     # -- views --------------------------------------------------------------------
 
     def trades(self) -> None:
-        rows = self._view_rows(ONCHAIN_VIEW, ONCHAIN_COLUMNS)
+        suspects = self._suspect_trades()
+        if suspects is None:
+            rows = self._view_rows(ONCHAIN_VIEW, ONCHAIN_COLUMNS)
+        else:
+            rows = self._some_view_rows(
+                ONCHAIN_VIEW,
+                ONCHAIN_COLUMNS,
+                [t.aggregate_id for t in self.data.trades if t.legacy_id in suspects],
+            )
         self.progress.start("verify:trades", f"verify {ONCHAIN_VIEW}", len(self.data.trades))
         time = self._time
         table = legacy.ONCHAIN_TRADES
+        every_field = len(ONCHAIN_COLUMNS)
         for count, trade in enumerate(self.data.trades, 1):
             if count % PROGRESS_STEP == 0:
                 self.progress.advance("verify:trades", PROGRESS_STEP)
             aggregate_id = trade.aggregate_id
             if self._skip("OnChainTrade", aggregate_id):
+                continue
+            if suspects is not None and trade.legacy_id not in suspects:
+                # the join found every field equal
+                self.report.checked_rows += 1
+                self.report.checked_fields += every_field
                 continue
             raw = self.data.raw_trades[trade.legacy_id]
             # ONCHAIN_COLUMNS, in order
@@ -404,9 +502,15 @@ def verify(
     data: LegacyData,
     classification: Classification,
     progress: ProgressReporter,
+    legacy_trades_sql: str | None = None,
 ) -> VerificationReport:
-    """Compare every legacy row with the store; the report lists each difference."""
-    verifier = _Verifier(reader, data, classification, progress)
+    """Compare every legacy row with the store; the report lists each difference.
+
+    ``legacy_trades_sql`` (`legacy.onchain_trades_select`) is given when ``reader``
+    reads the very legacy database too (the store lives in the legacy file): the trades
+    are then compared in one SQL join first (`_Verifier._suspect_trades`).
+    """
+    verifier = _Verifier(reader, data, classification, progress, legacy_trades_sql)
     verifier.events()
     verifier.trades()
     verifier.positions(database_reals(reader))
