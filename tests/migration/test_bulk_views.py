@@ -234,3 +234,30 @@ def test_a_trade_id_the_view_would_normalise_is_left_to_the_view(
             assert tx.view_all(TABLE) == []
     finally:
         store.close()
+
+
+class _ChangedForPyth(OnChainTradeView):
+    """Differs only for rows with a Pyth price (as if only that layout had changed)."""
+
+    def apply(self, rows: Any, event: StoredEvent, decoded: Any) -> None:
+        super().apply(rows, event, decoded)
+        if decoded.pyth_price is not None:
+            table = rows[self.table]
+            payload = dict(table.get(event.aggregate_id))
+            payload["new_field"] = 1
+            table.put(event.aggregate_id, payload, version=1)
+
+
+def test_a_difference_found_after_rows_were_written_leaves_none_of_them(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    schema.upgrade(f"sqlite:{path}")
+    store = SqliteEventStore(str(path))
+    pyth = PythPrice(value=Decimal("12345"), expo=-2, conf=Decimal("7"), publish_time=T1)
+    decoded = [_migrated() for _ in range(5)] + [_migrated(pyth_price=pyth)]
+    events = [_stored(f"0x{n:064x}:0", event) for n, event in enumerate(decoded)]
+    try:
+        with store.transaction() as tx:
+            assert not _write_onchain_rows(_ChangedForPyth(), tx, events, decoded, chunk_size=2)
+            assert tx.view_all(TABLE) == []
+    finally:
+        store.close()

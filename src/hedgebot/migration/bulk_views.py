@@ -202,49 +202,47 @@ def _by_the_view(
 
 
 def _write_onchain_rows(
-    view: View, tx: StoreTransaction, events: Sequence[StoredEvent], decoded: Sequence[Any]
+    view: View,
+    tx: StoreTransaction,
+    events: Sequence[StoredEvent],
+    decoded: Sequence[Any],
+    chunk_size: int = CHUNK,
 ) -> bool:
     """Write the view's rows of ``events``; False when the view must project them itself
     (then nothing of this table was left written)."""
     formatter = OnChainRows()
-    mine: list[tuple[StoredEvent, Migrated]] = []
     checked: set[tuple[object, ...]] = set()
+    written: list[str] = []
+    chunk: list[ViewRow] = []
     try:
-        # First pass: every event is one this module formats, and the first row of each
-        # shape is what the view itself writes.
         for event, typed in zip(events, decoded, strict=True):
             if event.aggregate_type != ONCHAIN_TRADE:
                 continue
             if type(typed) is not Migrated or event.sequence != 1:
-                return False  # not only an import's first events: the view does it all
-            mine.append((event, typed))
-            shape = formatter.shape(typed)
-            if shape in checked:
-                continue
-            checked.add(shape)
+                raise _Unsupported("not only an import's first events: the view does it all")
             view_id, text = formatter.payload(event.aggregate_id, typed)
-            if _by_the_view(view, tx, event, typed, view_id) != f"1|{text}":
-                log.warning(
-                    "migrate_bulk_view_mismatch table=%s view_id=%s: projecting the table "
-                    "through its view instead",
-                    view.table,
-                    view_id,
-                )
-                return False
-    except _Unsupported:
-        return False
-    written: list[str] = []
-    try:
-        for start in range(0, len(mine), CHUNK):
-            chunk = []
-            for event, typed in mine[start : start + CHUNK]:
-                view_id, text = formatter.payload(event.aggregate_id, typed)
-                chunk.append(ViewRow(view_id, 1, text))
+            shape = formatter.shape(typed)
+            if shape not in checked:
+                # the first row of each shape is also projected by the view itself
+                if _by_the_view(view, tx, event, typed, view_id) != f"1|{text}":
+                    log.warning(
+                        "migrate_bulk_view_mismatch table=%s view_id=%s: projecting the "
+                        "table through its view instead",
+                        view.table,
+                        view_id,
+                    )
+                    raise _Unsupported("the view writes another row")
+                checked.add(shape)
+            chunk.append(ViewRow(view_id, 1, text))
+            if len(chunk) == chunk_size:
+                tx.view_put_many(view.table, chunk)
+                written.extend(row.view_id for row in chunk)
+                chunk = []
+        if chunk:
             tx.view_put_many(view.table, chunk)
-            written.extend(r.view_id for r in chunk)
     except _Unsupported:
         if written:
-            tx.view_delete(view.table, written)
+            tx.view_delete(view.table, written)  # the view writes them all again
         return False
     return True
 
