@@ -3,7 +3,9 @@
 The events are produced by each aggregate's own pure ``decide`` (on a fresh state,
 with the import's single ``migrated_at``), so the aggregates' rules apply to imported
 history exactly as to a command; a rule that rejects a row is reported like any other
-bad legacy value, before anything is written.
+bad legacy value, before anything is written. They are encoded once, by the codec
+(``encode_events``), except the many ``OnChainTradeEvent::Migrated``, which
+`event_text` writes in one formatting step (byte-equal, checked against the codec).
 
 Mapping decisions (docs/MIGRATION.md lists them column by column):
 

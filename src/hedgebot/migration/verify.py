@@ -9,6 +9,9 @@ Not a sample: each legacy row is checked.
   UTC — as listed in docs/MIGRATION.md ("What is carried over"). An aggregate that
   has moved on since the import (the bot has run: a migrated order got filled, a
   trade enriched …) is checked by its events only; its view legitimately differs.
+  When the store lives in the legacy file, the trades are first compared in SQL: one
+  join of the legacy table with the view flags the rows that may differ, and only those
+  go through the row-by-row comparison (which names each differing field).
 * PnL: every migrated trade and FILLED order has its ``metrics_pnl_view`` row.
 * Tokens: ``schwab_auth_view`` holds the legacy tokens (compared, never printed).
 """
