@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import sqlite3
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from hedgebot.onchain_trade.events import (
 from hedgebot.onchain_trade.view import TABLE, OnChainTradeView
 from tests.migration import legacy_db as db
 from tests.migration.conftest import SQLITE_MISREAD, fill_desk, url
+from tests.migration.trade_events import T1, migrated
 
 VIEW_TABLES = (
     "onchain_trade_view",
@@ -43,8 +43,6 @@ VIEW_TABLES = (
     "metrics_pnl_state",
     "schwab_auth_view",
 )
-T0 = datetime(2025, 10, 1, 12, 0, 0, tzinfo=UTC)
-T1 = datetime(2025, 10, 1, 12, 0, 1, 500000, tzinfo=UTC)
 
 
 def _table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -139,44 +137,28 @@ def _stored(aggregate_id: str, event: Migrated) -> StoredEvent:
     )
 
 
-def _migrated(**overrides: Any) -> Migrated:
-    values: dict[str, Any] = {
-        "symbol": "tAAPL",
-        "amount": Decimal("1.5"),
-        "direction": Direction.BUY,
-        "price_usdc": Decimal("150.25"),
-        "block_number": 7,
-        "block_timestamp": T0,
-        "gas_used": None,
-        "pyth_price": None,
-        "migrated_at": T1,
-    }
-    values.update(overrides)
-    return Migrated(**values)
-
-
 EVENTS = [
-    _migrated(),
-    _migrated(symbol="AAPL", legacy_id=3, created_at=T1, gas_used=21000),
-    _migrated(
+    migrated(),
+    migrated(symbol="AAPL", legacy_id=3, created_at=T1, gas_used=21000),
+    migrated(
         symbol="AAPL0x",
         legacy_nulls=(LEGACY_NULL_BLOCK_TIMESTAMP,),
         block_timestamp=T1,
         created_at=T1,
         effective_gas_price=5,
     ),
-    _migrated(legacy_nulls=(LEGACY_NULL_CREATED_AT,), direction=Direction.SELL),
-    _migrated(
+    migrated(legacy_nulls=(LEGACY_NULL_CREATED_AT,), direction=Direction.SELL),
+    migrated(
         pyth_price=PythPrice(value=Decimal("12345"), expo=-2, conf=Decimal("7"), publish_time=T1)
     ),
-    _migrated(
+    migrated(
         amount=Decimal("0.30000000000000004"),
         price_usdc=Decimal("1E+20"),
         legacy_pyth=LegacyPyth(
             price=Decimal("-0"), confidence=None, exponent=-8, publish_time=None
         ),
     ),
-    _migrated(symbol='we"ird\\sym\u00e9', amount=Decimal("1.000")),
+    migrated(symbol='we"ird\\sym\u00e9', amount=Decimal("1.000")),
 ]
 
 
@@ -207,12 +189,12 @@ def test_a_view_that_differs_is_left_to_project_itself(tmp_path: Path) -> None:
     schema.upgrade(f"sqlite:{path}")
     store = SqliteEventStore(str(path))
     try:
-        events = [_stored(f"0x{n:064x}:0", _migrated()) for n in range(3)]
+        events = [_stored(f"0x{n:064x}:0", migrated()) for n in range(3)]
         with store.transaction() as tx:
-            written = _write_onchain_rows(_ChangedView(), tx, events, [_migrated()] * 3)
+            written = _write_onchain_rows(_ChangedView(), tx, events, [migrated()] * 3)
             assert not written
             assert tx.view_all(TABLE) == []
-            assert _write_onchain_rows(OnChainTradeView(), tx, events, [_migrated()] * 3)
+            assert _write_onchain_rows(OnChainTradeView(), tx, events, [migrated()] * 3)
             assert len(tx.view_all(TABLE)) == 3
     finally:
         store.close()
@@ -227,7 +209,7 @@ def test_a_trade_id_the_view_would_normalise_is_left_to_the_view(
     store = SqliteEventStore(str(path))
     try:
         with store.transaction() as tx:
-            event = _migrated()
+            event = migrated()
             assert not _write_onchain_rows(
                 OnChainTradeView(), tx, [_stored(aggregate_id, event)], [event]
             )
@@ -253,7 +235,7 @@ def test_a_difference_found_after_rows_were_written_leaves_none_of_them(tmp_path
     schema.upgrade(f"sqlite:{path}")
     store = SqliteEventStore(str(path))
     pyth = PythPrice(value=Decimal("12345"), expo=-2, conf=Decimal("7"), publish_time=T1)
-    decoded = [_migrated() for _ in range(5)] + [_migrated(pyth_price=pyth)]
+    decoded = [migrated() for _ in range(5)] + [migrated(pyth_price=pyth)]
     events = [_stored(f"0x{n:064x}:0", event) for n, event in enumerate(decoded)]
     try:
         with store.transaction() as tx:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -20,48 +20,31 @@ from hedgebot.onchain_trade.events import (
     PythPrice,
 )
 from hedgebot.onchain_trade.state import ONCHAIN_TRADE
+from tests.migration.trade_events import T0, T1, migrated
 
-T0 = datetime(2025, 10, 1, 12, 0, 0, tzinfo=UTC)
-T1 = datetime(2025, 10, 1, 12, 0, 1, 500000, tzinfo=UTC)
 T2 = datetime(2025, 10, 1, 14, 0, 1, 123, tzinfo=timezone(timedelta(hours=2)))
 AGGREGATE_ID = "0x" + "ab" * 32 + ":4"
 
 
-def _migrated(**overrides: Any) -> Migrated:
-    values: dict[str, Any] = {
-        "symbol": "tAAPL",
-        "amount": Decimal("1.5"),
-        "direction": Direction.BUY,
-        "price_usdc": Decimal("150.25"),
-        "block_number": 7,
-        "block_timestamp": T0,
-        "gas_used": None,
-        "pyth_price": None,
-        "migrated_at": T1,
-    }
-    values.update(overrides)
-    return Migrated(**values)
-
-
 EVENTS = [
-    _migrated(),
-    _migrated(symbol="AAPL", legacy_id=3, created_at=T1, gas_used=21000, direction=Direction.SELL),
-    _migrated(legacy_nulls=(LEGACY_NULL_BLOCK_TIMESTAMP,), created_at=T2, effective_gas_price=5),
-    _migrated(legacy_nulls=(LEGACY_NULL_BLOCK_TIMESTAMP, LEGACY_NULL_CREATED_AT)),
-    _migrated(
+    migrated(),
+    migrated(symbol="AAPL", legacy_id=3, created_at=T1, gas_used=21000, direction=Direction.SELL),
+    migrated(legacy_nulls=(LEGACY_NULL_BLOCK_TIMESTAMP,), created_at=T2, effective_gas_price=5),
+    migrated(legacy_nulls=(LEGACY_NULL_BLOCK_TIMESTAMP, LEGACY_NULL_CREATED_AT)),
+    migrated(
         pyth_price=PythPrice(value=Decimal("12345"), expo=-2, conf=Decimal("7"), publish_time=T1),
         legacy_pyth=LegacyPyth(
             price=Decimal("123.45"), confidence=Decimal("0.07"), exponent=-2, publish_time=T1
         ),
     ),
-    _migrated(
+    migrated(
         amount=Decimal("0.30000000000000004"),
         price_usdc=Decimal("1E+20"),
         legacy_pyth=LegacyPyth(
             price=Decimal("-0"), confidence=None, exponent=-8, publish_time=None
         ),
     ),
-    _migrated(symbol='we"ird\\sym\u00e9\n', amount=Decimal("1.000"), block_number=0),
+    migrated(symbol='we"ird\\sym\u00e9\n', amount=Decimal("1.000"), block_number=0),
 ]
 
 
@@ -79,10 +62,10 @@ def test_other_events_and_refused_values_go_to_the_codec() -> None:
         pyth_price=PythPrice(value=Decimal(1), expo=0, conf=Decimal(0), publish_time=T0),
         enriched_at=T1,
     )
-    events: list[Any] = [_migrated(), enriched]
+    events: list[Any] = [migrated(), enriched]
     assert rows.rows(AGGREGATE_ID, events) == encode_events(ONCHAIN_TRADE, AGGREGATE_ID, events)
     with pytest.raises(ValueError, match="finite"):
-        rows.rows(AGGREGATE_ID, [_migrated(amount=Decimal("NaN"))])
+        rows.rows(AGGREGATE_ID, [migrated(amount=Decimal("NaN"))])
 
 
 class _Outdated(TradeEventRows):
@@ -94,7 +77,7 @@ class _Outdated(TradeEventRows):
 
 def test_a_shape_that_differs_from_the_codec_is_left_to_the_codec() -> None:
     rows = _Outdated()
-    first, second = _migrated(legacy_id=1), _migrated(legacy_id=2, amount=Decimal(2))
+    first, second = migrated(legacy_id=1), migrated(legacy_id=2, amount=Decimal(2))
     for event in (first, second):
         assert rows.rows(AGGREGATE_ID, [event]) == encode_events(
             ONCHAIN_TRADE, AGGREGATE_ID, [event]

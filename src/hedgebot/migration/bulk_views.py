@@ -38,6 +38,7 @@ from hedgebot.eventstore import Projector, StoreTransaction, codec
 from hedgebot.eventstore.envelope import StoredEvent
 from hedgebot.eventstore.store import ViewRow
 from hedgebot.eventstore.views import View, ViewRows
+from hedgebot.migration.event_text import migrated_shape
 from hedgebot.onchain_trade.events import (
     AGGREGATE_TYPE as ONCHAIN_TRADE,
 )
@@ -116,26 +117,7 @@ class OnChainRows:
     @staticmethod
     def shape(event: Migrated) -> tuple[object, ...]:
         """What decides the row's layout beyond plain values (for the run-time check)."""
-        legacy = event.legacy_pyth
-        pyth = event.pyth_price
-        return (
-            event.legacy_nulls,
-            event.legacy_id is None,
-            event.created_at is None,
-            event.gas_used is None,
-            event.effective_gas_price is None,
-            None
-            if legacy is None
-            else (
-                legacy.price is None,
-                legacy.confidence is None,
-                legacy.exponent is None,
-                legacy.publish_time is None,
-            ),
-            pyth is None,
-            event.symbol[:1] == "t",
-            event.symbol[-2:],
-        )
+        return (*migrated_shape(event), event.symbol[:1] == "t", event.symbol[-2:])
 
     def payload(self, aggregate_id: str, event: Migrated) -> tuple[str, str]:
         """The row's view id and payload text (`hedgebot.onchain_trade.view`)."""

@@ -83,23 +83,7 @@ class TradeEventRows:
 
     @staticmethod
     def shape(event: Migrated) -> tuple[object, ...]:
-        legacy = event.legacy_pyth
-        return (
-            event.gas_used is None,
-            event.pyth_price is None,
-            event.legacy_id is None,
-            event.created_at is None,
-            event.effective_gas_price is None,
-            None
-            if legacy is None
-            else (
-                legacy.price is None,
-                legacy.confidence is None,
-                legacy.exponent is None,
-                legacy.publish_time is None,
-            ),
-            event.legacy_nulls,
-        )
+        return migrated_shape(event)
 
     def payload(self, event: Migrated) -> str:
         """The codec's JSON text of ``event`` (raises `_Unsupported` for odd values)."""
@@ -182,3 +166,25 @@ class TradeEventRows:
                 )
                 return expected
         return [row]
+
+
+def migrated_shape(event: Migrated) -> tuple[object, ...]:
+    """Which optional parts of a Migrated trade are present: what decides the layout of
+    its payload (and, with the symbol's form, of its view row) beyond plain values."""
+    legacy = event.legacy_pyth
+    return (
+        event.gas_used is None,
+        event.pyth_price is None,
+        event.legacy_id is None,
+        event.created_at is None,
+        event.effective_gas_price is None,
+        None
+        if legacy is None
+        else (
+            legacy.price is None,
+            legacy.confidence is None,
+            legacy.exponent is None,
+            legacy.publish_time is None,
+        ),
+        event.legacy_nulls,
+    )
