@@ -221,8 +221,12 @@ class Projector:
             for event, typed in zip(events, decoded, strict=True):
                 if not view.handles(event):
                     continue
-                if from_state and event.aggregate_id in from_state:
-                    continue
+                if (
+                    from_state
+                    and event.aggregate_type == view.state_of
+                    and event.aggregate_id in from_state
+                ):
+                    continue  # written from its state below
                 try:
                     view.apply(rows, event, typed)
                 except Exception as exc:
