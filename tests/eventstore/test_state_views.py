@@ -7,6 +7,7 @@ versions included.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,11 +17,13 @@ from hedgebot.clock import ManualClock
 from hedgebot.domain import Direction
 from hedgebot.eventstore import CommandHandler, Projector, StoredEvent, View, ViewRows, codec
 from hedgebot.eventstore.handler import encode_events
+from hedgebot.eventstore.registry import EventRegistry
 from hedgebot.eventstore.store import EventStore
 from tests.eventstore.example_ledger import (
     LEDGER,
     LEDGER_EVENTS,
     Freeze,
+    LedgerEvent,
     LedgerState,
     Move,
     Moved,
@@ -131,4 +134,43 @@ def test_events_appended_without_a_state_are_folded(ledger_store: EventStore) ->
     row = ledger_store.view_get("ledger_view", "a")
     assert row is not None and row.version == 3
     assert _state(codec.loads(row.payload)).balance == Decimal(-3)
+    _rebuilt_equals_live(ledger_store, projector)
+
+
+#: the ledger again under another aggregate type, whose ids may equal the ledgers'
+SHADOW_EVENTS = EventRegistry("ShadowLedger", LedgerEvent, prefix="ShadowLedgerEvent")
+SHADOW = dataclasses.replace(LEDGER, aggregate_type="ShadowLedger", events=SHADOW_EVENTS)
+
+
+class LedgerAndShadowView(LedgerStateView):
+    """Ledger rows from states; shadow ledgers folded into ``shadow:<id>`` rows."""
+
+    aggregate_types = frozenset({"Ledger", "ShadowLedger"})
+
+    def apply(self, rows: Mapping[str, ViewRows], event: StoredEvent, decoded: Any) -> None:
+        if event.aggregate_type == "Ledger":
+            super().apply(rows, event, decoded)
+            return
+        table = rows[self.table]
+        key = f"shadow:{event.aggregate_id}"
+        current = table.get(key)
+        state = LedgerState() if current is None else _state(current)
+        table.put(key, _payload(evolve(state, decoded)), version=event.sequence)
+
+
+def test_events_of_another_type_with_the_same_id_are_still_folded(
+    ledger_store: EventStore,
+) -> None:
+    view = LedgerAndShadowView()
+    projector = Projector([view], [LEDGER_EVENTS, SHADOW_EVENTS])
+    clock = ManualClock(NOW)
+    ledgers = CommandHandler(ledger_store, LEDGER, clock=clock, projector=projector)
+    shadows = CommandHandler(ledger_store, SHADOW, clock=clock, projector=projector)
+    with ledger_store.transaction() as tx, ledgers.batch(tx):
+        ledgers.execute_in(tx, "a", Open("a"))
+        shadows.execute_in(tx, "a", Open("shadow"))
+        shadows.execute_in(tx, "a", Move(Decimal(4), Direction.BUY))
+    shadow = ledger_store.view_get("ledger_view", "shadow:a")
+    assert shadow is not None
+    assert _state(codec.loads(shadow.payload)).balance == Decimal(4)
     _rebuilt_equals_live(ledger_store, projector)
