@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
@@ -52,16 +53,12 @@ def upgrade(database_url: str | DatabaseUrl, revision: str = "head") -> str:
     """
     url = parse_database_url(database_url) if isinstance(database_url, str) else database_url
     try:
-        if url.kind == "sqlite":
-            assert url.path is not None
-            if url.path != ":memory:":
-                Path(url.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(url.path)
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-            finally:
-                conn.close()
         with _UPGRADE_LOCK:
+            if url.kind == "sqlite":
+                assert url.path is not None
+                if url.path != ":memory:":
+                    Path(url.path).parent.mkdir(parents=True, exist_ok=True)
+                _enable_wal(url.path)
             command.upgrade(_config(url), revision)
         current = current_revision(url)
     except OSError as exc:
@@ -69,6 +66,30 @@ def upgrade(database_url: str | DatabaseUrl, revision: str = "head") -> str:
     except (sqlite3.Error, SQLAlchemyError, CommandError) as exc:
         raise SchemaError(f"cannot upgrade {url.redacted()}: {_one_line(exc)}") from exc
     return current or ""
+
+
+def _enable_wal(path: str, patience: float = 10.0) -> None:
+    """Switch the file to WAL mode (a persistent property of the file).
+
+    Two processes doing this to a new file at once can meet in a lock SQLite resolves
+    by answering "database is locked" at once, without waiting on the busy timeout;
+    the switch is then retried until ``patience`` seconds have passed.
+    """
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def _one_line(exc: BaseException) -> str:
