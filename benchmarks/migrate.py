@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from machine import Noise
 from rich.console import Console
 
 from hedgebot.eventstore import schema
@@ -290,8 +291,9 @@ def main() -> None:
             floor_rows.append(rows)
             return elapsed
 
-        floor = median_of(args.runs, floor_once, template, scratch)
-        imported = median_of(args.runs, run_import, template, scratch)
+        with Noise() as noise:
+            floor = median_of(args.runs, floor_once, template, scratch)
+            imported = median_of(args.runs, run_import, template, scratch)
     print(
         f"legacy rows: {args.trades:,} trades, {args.positions:,} positions, "
         f"{args.orders:,} orders, 1 token row"
@@ -311,6 +313,7 @@ def main() -> None:
     print(f"ratio import / floor: {imported / floor:.1f}x (targets: ≤ 10 s, ≤ 10x)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the benchmark process: {peak:,.0f} MiB")
+    print(noise.summary())
 
 
 if __name__ == "__main__":

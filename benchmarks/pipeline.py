@@ -7,14 +7,21 @@ the hedge), the OrderManager creates the OffchainOrder, places it at the paper b
 fill is one share, so every fill produces exactly one hedge.
 
 Latency is measured per fill from just before its Witness to the moment the paper
-broker receives the order. Two feeding modes:
+broker receives the order. Three feeding modes:
 
 * ``sequential``: one fill at a time through the whole pipeline (latency floor);
 * ``burst``: fills arrive in bursts of ``--burst``, witnessed in one transaction as
   the chain follower records a block range, and the managers catch up (throughput
-  under load; latency includes queueing behind the burst).
+  under load; latency includes queueing behind the burst);
+* ``paced``: fills arrive one by one at a steady ``--rate`` (open loop: they keep
+  coming whether or not the pipeline keeps up); each round witnesses what has arrived
+  in one transaction and lets each manager take one batch; latency counts from the
+  scheduled arrival, so queueing is included. This is "≥ rate fills/s *and* p99"
+  at once. Over 676 symbols; a run whose backlog passes 600 fills is reported as not
+  keeping up.
 
-Prints fills/s and p50/p99 latency per mode, median of ``--runs`` runs.
+Prints fills/s, p50 and p99 latency (median of ``--runs`` runs, p99 range) per mode,
+and the CPU steal of the virtual machine during each mode (see ``machine.py``).
 
     .venv/bin/python benchmarks/pipeline.py --fills 10000 --runs 3 2>/dev/null
 """
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -30,6 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from machine import Noise
 
 from hedgebot.bootstrap import Core, build_core
 from hedgebot.brokers.paper import PaperBroker
@@ -45,6 +55,15 @@ from hedgebot.position.trade_manager import TradeManager
 from hedgebot.runtime import tune_garbage_collector
 
 SYMBOLS = 200
+# The paced mode cycles through every two-letter symbol, so a symbol comes back only
+# after 676 fills; a backlog that large means the pipeline cannot keep up (a fill of a
+# symbol whose hedge is still pending is netted into a later hedge, not hedged alone).
+PACED_SYMBOLS = 676
+PACED_MAX_BACKLOG = 600
+
+
+class Overloaded(Exception):
+    """The paced mode's backlog grew past what the benchmark can attribute."""
 
 
 class TimedPaperBroker(PaperBroker):
@@ -91,7 +110,8 @@ def build(
     return core, clock, broker, trades, orders
 
 
-def run_once(fills: int, burst: int, synchronous: str) -> Result:
+def run_once(fills: int, burst: int, synchronous: str, rate: float | None = None) -> Result:
+    symbols = SYMBOLS if rate is None else PACED_SYMBOLS
     with tempfile.TemporaryDirectory(prefix="hedgebot-bench-") as tmp:
         core, clock, broker, trades, orders = build(Path(tmp), synchronous)
         starts: list[float] = []
@@ -102,33 +122,70 @@ def run_once(fills: int, burst: int, synchronous: str) -> Result:
             for first in range(0, fills, burst):
                 # A burst is witnessed in one transaction, as the chain follower records
                 # a block range; a single fill is its own transaction.
-                with core.store.transaction() as tx, core.onchain_trades.batch(tx):
-                    for i in range(first, min(fills, first + burst)):
-                        symbol = f"t{chr(65 + i % SYMBOLS // 26)}{chr(65 + i % 26)}X"
-                        direction = Direction.BUY if (i // SYMBOLS) % 2 == 0 else Direction.SELL
-                        starts.append(time.perf_counter())
-                        # Time moves on as in production: a fill's block time never ties
-                        # the broker fill times of earlier hedges (a frozen clock would
-                        # make every fill re-book its symbol's PnL rows from the start).
-                        clock.advance(timedelta(milliseconds=1))
-                        core.onchain_trades.execute_in(
-                            tx,
-                            f"0x{i + 1:064x}:0",
-                            Witness(
-                                symbol=symbol,
-                                amount=Decimal(1),
-                                direction=direction,
-                                price_usdc=Decimal("100"),
-                                block_number=i + 1,
-                                block_timestamp=core.clock.now(),
-                            ),
-                        )
+                witness(range(first, min(fills, first + burst)))
                 while trades.process_batch() or await orders.step():
                     pass
             return time.perf_counter() - began
 
-        seconds = asyncio.run(feed())
-        core.close()
+        def witness(numbers: range, arrivals: list[float] | None = None) -> None:
+            with core.store.transaction() as tx, core.onchain_trades.batch(tx):
+                for i in numbers:
+                    symbol = f"t{chr(65 + i % symbols // 26)}{chr(65 + i % 26)}X"
+                    direction = Direction.BUY if (i // symbols) % 2 == 0 else Direction.SELL
+                    starts.append(time.perf_counter() if arrivals is None else arrivals[i])
+                    # Time moves on as in production: a fill's block time never ties
+                    # the broker fill times of earlier hedges (a frozen clock would
+                    # make every fill re-book its symbol's PnL rows from the start).
+                    clock.advance(timedelta(milliseconds=1))
+                    core.onchain_trades.execute_in(
+                        tx,
+                        f"0x{i + 1:064x}:0",
+                        Witness(
+                            symbol=symbol,
+                            amount=Decimal(1),
+                            direction=direction,
+                            price_usdc=Decimal("100"),
+                            block_number=i + 1,
+                            block_timestamp=core.clock.now(),
+                        ),
+                    )
+
+        async def feed_paced() -> float:
+            # Open loop: fill i arrives at began + i / rate whether or not the pipeline
+            # has caught up. Each round witnesses every fill that has arrived since the
+            # last round in one transaction (as the chain follower records what a poll
+            # returned), then lets the managers take one batch each. Latency counts
+            # from the fill's scheduled arrival, so time spent queued is included.
+            await orders.refresh_market()
+            began = time.perf_counter()
+            arrivals = [began + i / rate for i in range(fills)]
+            next_fill = 0
+            while next_fill < fills or len(broker.arrivals) < fills:
+                now = time.perf_counter()
+                arrived = next_fill
+                while arrived < fills and arrivals[arrived] <= now:
+                    arrived += 1
+                if arrived > next_fill:
+                    witness(range(next_fill, arrived), arrivals)
+                    next_fill = arrived
+                if next_fill - len(broker.arrivals) > PACED_MAX_BACKLOG:
+                    raise Overloaded(
+                        f"more than {PACED_MAX_BACKLOG} fills waiting for their hedge "
+                        f"after {next_fill} fills"
+                    )
+                busy = trades.process_batch()
+                busy += await orders.step()
+                if busy:
+                    continue
+                if next_fill == fills:
+                    break  # every fill is in and the managers are idle
+                await asyncio.sleep(max(0.0, arrivals[next_fill] - time.perf_counter()))
+            return broker.arrivals[-1] - began
+
+        try:
+            seconds = asyncio.run(feed() if rate is None else feed_paced())
+        finally:
+            core.close()
         if len(broker.arrivals) != fills:
             raise SystemExit(f"expected {fills} broker orders, got {len(broker.arrivals)}")
         latencies = [(a - s) * 1000 for s, a in zip(starts, broker.arrivals, strict=True)]
@@ -141,6 +198,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--synchronous", default="FULL", choices=["NORMAL", "FULL"])
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1000.0,
+        help="arrival rate of the paced mode in fills/s (0 leaves the paced mode out)",
+    )
     args = parser.parse_args()
     # Production logging (JSON lines on stderr, INFO): the hedge log lines are part of
     # the real cost. Send stderr elsewhere to keep the figures readable.
@@ -150,15 +213,31 @@ def main() -> None:
         f"pipeline: {args.fills} fills, paper broker filling instantly, SQLite "
         f"synchronous={args.synchronous}, median of {args.runs} runs"
     )
-    for mode, burst in (("sequential", 1), (f"burst of {args.burst}", args.burst)):
-        results = [run_once(args.fills, burst, args.synchronous) for _ in range(args.runs)]
-        rate = statistics.median(r.rate for r in results)
+    modes: list[tuple[str, int, float | None]] = [
+        ("sequential", 1, None),
+        (f"burst of {args.burst}", args.burst, None),
+    ]
+    if args.rate > 0:
+        modes.append((f"paced {args.rate:.0f}/s", 1, args.rate))
+    for mode, burst, rate in modes:
+        with Noise() as noise:
+            try:
+                results = [
+                    run_once(args.fills, burst, args.synchronous, rate) for _ in range(args.runs)
+                ]
+            except Overloaded as exc:
+                print(f"  {mode:>14}: cannot keep up ({exc})")
+                continue
+        throughput = statistics.median(r.rate for r in results)
         p50 = statistics.median(r.percentile(0.50) for r in results)
-        p99 = statistics.median(r.percentile(0.99) for r in results)
+        p99s = [r.percentile(0.99) for r in results]
+        steal = "n/a" if noise.steal is None else f"{noise.steal:.1%}"
         print(
-            f"  {mode:>14}: {rate:8.0f} fills/s   witness→broker p50 {p50:7.2f} ms   "
-            f"p99 {p99:7.2f} ms"
+            f"  {mode:>14}: {throughput:8.0f} fills/s   witness→broker p50 {p50:7.2f} ms   "
+            f"p99 {statistics.median(p99s):7.2f} ms [{min(p99s):.1f} – {max(p99s):.1f}]   "
+            f"CPU steal {steal}"
         )
+    print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
