@@ -232,10 +232,11 @@ def main() -> None:
         p50 = statistics.median(r.percentile(0.50) for r in results)
         p99s = [r.percentile(0.99) for r in results]
         steal = "n/a" if noise.steal is None else f"{noise.steal:.1%}"
+        io = "n/a" if noise.io_stall is None else f"{noise.io_stall:.1%}"
         print(
             f"  {mode:>14}: {throughput:8.0f} fills/s   witness→broker p50 {p50:7.2f} ms   "
             f"p99 {statistics.median(p99s):7.2f} ms [{min(p99s):.1f} – {max(p99s):.1f}]   "
-            f"CPU steal {steal}"
+            f"CPU steal {steal}, I/O stall {io}"
         )
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
 

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def test_pipeline_prints_every_mode_with_every_fill_hedged() -> None:
         assert match is not None, line
         rate, p50, p99 = (float(group) for group in match.groups())
         assert rate > 0 and 0 < p50 <= p99, line
-        assert "CPU steal" in line
+        assert "CPU steal" in line and "I/O stall" in line
 
 
 def test_migrate_prints_import_floor_and_ratio() -> None:
@@ -64,12 +65,17 @@ def test_migrate_prints_import_floor_and_ratio() -> None:
     assert "machine: load average" in out
 
 
-def test_noise_reports_steal_as_a_share_of_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def _machine() -> Any:
     sys.path.insert(0, str(BENCHMARKS))
     try:
         import machine
     finally:
         sys.path.remove(str(BENCHMARKS))
+    return machine
+
+
+def test_noise_reports_steal_as_a_share_of_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = _machine()
     readings = iter(
         [
             "cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2 3\n",
@@ -84,17 +90,34 @@ def test_noise_reports_steal_as_a_share_of_cpu_time(monkeypatch: pytest.MonkeyPa
     assert "CPU steal 5.0%" in noise.summary()
 
 
-def test_noise_without_proc_stat_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import machine
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    monkeypatch.setattr(machine, "_STAT", Path("/nonexistent/stat"))
+def test_noise_reports_io_stalls_as_a_share_of_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = _machine()
+    readings = iter(
+        [
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=9000000\n"
+            "full avg10=0.00 avg60=0.00 avg300=0.00 total=5000000\n",
+            # 0.25 s more of full stall over the 1 s the block lasts
+            "some avg10=9.00 avg60=1.00 avg300=0.50 total=9900000\n"
+            "full avg10=8.00 avg60=1.00 avg300=0.50 total=5250000\n",
+        ]
+    )
+    clock = iter([100.0, 101.0])
+    monkeypatch.setattr(machine, "_IO_PRESSURE", _FakeStat(readings))
+    monkeypatch.setattr(machine, "_monotonic", lambda: next(clock))
     with machine.Noise() as noise:
         pass
-    assert noise.steal is None
-    assert "CPU steal n/a" in noise.summary()
+    assert noise.io_stall == pytest.approx(0.25)
+    assert "I/O stall 25.0%" in noise.summary()
+
+
+def test_noise_without_proc_files_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = _machine()
+    monkeypatch.setattr(machine, "_STAT", Path("/nonexistent/stat"))
+    monkeypatch.setattr(machine, "_IO_PRESSURE", Path("/nonexistent/pressure"))
+    with machine.Noise() as noise:
+        pass
+    assert noise.steal is None and noise.io_stall is None
+    assert "CPU steal n/a" in noise.summary() and "I/O stall n/a" in noise.summary()
 
 
 class _FakeStat:
