@@ -21,7 +21,8 @@ broker receives the order. Three feeding modes:
   keeping up.
 
 Prints fills/s, p50 and p99 latency (median of ``--runs`` runs, p99 range) per mode,
-and the CPU steal of the virtual machine during each mode (see ``machine.py``).
+and the virtual machine's CPU steal and I/O stall share during each mode (see
+``machine.py``): on a shared VM those, not the code, often decide a p99.
 
     .venv/bin/python benchmarks/pipeline.py --fills 10000 --runs 3 2>/dev/null
 """
