@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -79,6 +81,75 @@ def test_the_store_runs_in_wal_mode_with_the_chosen_durability(sqlite_path: Path
             store.close()
     with pytest.raises(ValueError, match="synchronous"):
         SqliteEventStore(str(sqlite_path), synchronous="SOMETIMES")
+
+
+def test_a_big_write_can_run_with_a_rollback_journal_and_wal_comes_back(
+    sqlite_path: Path,
+) -> None:
+    store = SqliteEventStore(str(sqlite_path))
+    try:
+        with store.rollback_journal() as switched:
+            assert switched
+            assert store.query("PRAGMA journal_mode") == [("delete",)]
+            with store.transaction() as tx:
+                tx.append([_ledger_row("a")])
+        assert store.query("PRAGMA journal_mode") == [("wal",)]
+        assert store.query("PRAGMA busy_timeout") == [(10_000,)]
+        assert [e.aggregate_id for e in store.read_all(0, 10)] == ["a"]
+    finally:
+        store.close()
+
+
+def test_no_rollback_journal_while_another_connection_has_the_file(sqlite_path: Path) -> None:
+    store = SqliteEventStore(str(sqlite_path))
+    other = SqliteEventStore(str(sqlite_path))
+    try:
+        other.read_all(0, 1)
+        started = time.monotonic()
+        with store.rollback_journal() as switched:
+            assert not switched
+            assert time.monotonic() - started < 2  # refused at once, not after busy_timeout
+            assert store.query("PRAGMA journal_mode") == [("wal",)]
+            with store.transaction() as tx:
+                tx.append([_ledger_row("b")])
+        assert store.query("PRAGMA journal_mode") == [("wal",)]
+        assert [e.aggregate_id for e in other.read_all(0, 10)] == ["b"]
+    finally:
+        other.close()
+        store.close()
+
+
+def _die_mid_write(path: str) -> None:
+    store = SqliteEventStore(path)
+    with store.rollback_journal(), store.transaction() as tx:
+        tx.append([_ledger_row(f"x{n}", "p" * 2000) for n in range(3000)])  # spills pages
+        os._exit(9)  # killed before the commit
+
+
+def test_a_crash_in_rollback_journal_mode_leaves_nothing_and_the_file_in_wal_mode(
+    sqlite_path: Path,
+) -> None:
+    process = multiprocessing.get_context("spawn").Process(
+        target=_die_mid_write, args=(str(sqlite_path),)
+    )
+    process.start()
+    process.join(60)
+    assert process.exitcode == 9
+    assert Path(f"{sqlite_path}-journal").exists()  # a hot journal: the write was not in a WAL
+    store = SqliteEventStore(str(sqlite_path))
+    try:
+        assert store.read_all(0, 10) == []
+        assert store.query("PRAGMA journal_mode") == [("wal",)]
+        assert store.query("PRAGMA integrity_check") == [("ok",)]
+    finally:
+        store.close()
+    assert not Path(f"{sqlite_path}-journal").exists()
+
+
+def _ledger_row(aggregate_id: str, payload: str = "x") -> NewEvent:
+    return NewEvent(
+        "Ledger", aggregate_id, 1, "LedgerEvent::Opened", "1.0", f'{{"o":"{payload}"}}', "{}"
+    )
 
 
 def test_open_store_migrates_and_opens_a_new_sqlx_style_url(tmp_path: Path) -> None:

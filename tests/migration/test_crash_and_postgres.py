@@ -61,6 +61,9 @@ def test_killing_the_import_mid_write_leaves_the_store_as_before_and_a_rerun_com
             process.kill()
             process.wait()
     assert not any("committing" in line for line in seen), "killed too late to prove anything"
+    # the import ran with a rollback journal (SqliteEventStore.rollback_journal): the
+    # kill left a hot journal, which the next connection rolls back
+    assert Path(f"{path}-journal").exists()
     assert event_rows(path) == []
     for table in ("onchain_trade_view", "position_view", "metrics_pnl_view", "hedgebot_counters"):
         assert query(path, f"SELECT count(*) FROM {table}") == [(0,)]

@@ -399,6 +399,49 @@ class SqliteEventStore(LockedReads):
         except sqlite3.Error as exc:
             log.warning("sqlite_rollback_failed path=%s error=%s", self.path, exc)
 
+    @contextmanager
+    def rollback_journal(self) -> Iterator[bool]:
+        """For one very large transaction (the legacy import): rollback-journal mode.
+
+        In WAL mode a transaction of hundreds of MB is written twice (into the WAL, then
+        by the checkpoint into the database file); with a rollback journal the new pages
+        go straight into the file and only the few pages that existed before are
+        journaled. Both modes are atomic: a crash before the commit leaves a hot
+        journal that the next connection rolls back.
+
+        Switching needs the file to itself: when any other connection has it open (a
+        running bot), SQLite refuses at once and the block runs in WAL mode as usual.
+        Yields whether the switch happened. WAL is restored on leaving; if that fails
+        the next `connect` (every hedgebot connection) puts the file back in WAL mode.
+        """
+        switched = False
+        with self._lock:
+            if self.path != ":memory:" and not self._conn.in_transaction:
+                switched = self._set_journal_mode("DELETE")
+        try:
+            yield switched
+        finally:
+            if switched:
+                with self._lock:
+                    if not self._set_journal_mode("WAL"):
+                        log.warning(
+                            "sqlite_wal_not_restored path=%s: the next connection restores it",
+                            self.path,
+                        )
+
+    def _set_journal_mode(self, mode: str) -> bool:
+        """Try once, without waiting for other connections; True when it took."""
+        timeout = self._conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        try:
+            self._conn.execute("PRAGMA busy_timeout = 0")
+            got = self._conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0]
+        except sqlite3.Error as exc:
+            log.info("sqlite_journal_mode_kept path=%s wanted=%s reason=%s", self.path, mode, exc)
+            return False
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        return str(got).lower() == mode.lower()
+
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """Run a parameterised read-only query (view query functions use this)."""
         with self._lock:

@@ -39,6 +39,7 @@ from hedgebot.eventstore.envelope import StoredEvent
 from hedgebot.eventstore.store import ViewRow
 from hedgebot.eventstore.views import View, ViewRows
 from hedgebot.migration.event_text import migrated_shape
+from hedgebot.migration.forked import ForkedProjection, can_fork, replay
 from hedgebot.onchain_trade.events import (
     AGGREGATE_TYPE as ONCHAIN_TRADE,
 )
@@ -229,17 +230,75 @@ def _write_onchain_rows(
     return True
 
 
+class ImportProjection:
+    """The import's projection: started before the events are appended, finished after.
+
+    ``onchain_trade_view`` is written in bulk by `finish`; the other views are projected
+    by the projector — in a forked child from the start when that is possible
+    (`hedgebot.migration.forked`), so that they are computed while the parent appends
+    the events and writes the on-chain rows; else in-process by `finish`. ``events``
+    are the stored events the append will return (their positions are known in
+    advance: see `StoreTransaction.append`); the caller checks that and calls
+    `abandon` when they differ.
+    """
+
+    def __init__(
+        self,
+        tx: StoreTransaction,
+        projector: Projector,
+        events: Sequence[StoredEvent],
+        decoded: Sequence[Any],
+        *,
+        fork: bool = True,
+    ) -> None:
+        self._tx, self._projector = tx, projector
+        self._events, self._decoded = events, decoded
+        self._onchain = [v for v in projector.views if isinstance(v, OnChainTradeView)]
+        self._others = [v for v in projector.views if not isinstance(v, OnChainTradeView)]
+        self._child: ForkedProjection | None = None
+        if fork and self._others and can_fork() and _all_empty(tx, self._others):
+            self._child = ForkedProjection(projector, self._others, events, decoded)
+
+    @property
+    def forked(self) -> bool:
+        return self._child is not None
+
+    def finish(self) -> None:
+        """Write every view's rows into the transaction."""
+        tx, projector, events, decoded = self._tx, self._projector, self._events, self._decoded
+        try:
+            for view in self._onchain:
+                if not _write_onchain_rows(view, tx, events, decoded):
+                    projector.apply(tx, events, decoded, views=[view])
+            child, self._child = self._child, None
+            writes = child.result() if child is not None else None
+        except BaseException:
+            self.abandon()
+            raise
+        if writes is not None:
+            replay(tx, writes)
+        elif self._others:
+            projector.apply(tx, events, decoded, views=self._others)
+
+    def abandon(self) -> None:
+        """End the child, if any (the import failed, or its events are not these)."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.abandon()
+
+
 def project_import(
     tx: StoreTransaction,
     projector: Projector,
     events: Sequence[StoredEvent],
     decoded: Sequence[Any],
+    *,
+    fork: bool = True,
 ) -> None:
-    """Project the import's ``events`` into every view of ``projector``, inside ``tx``."""
-    others: list[View] = []
-    for view in projector.views:
-        if isinstance(view, OnChainTradeView) and _write_onchain_rows(view, tx, events, decoded):
-            continue
-        others.append(view)
-    if others:
-        projector.apply(tx, events, decoded, views=others)
+    """Project the import's (appended) ``events`` into every view, inside ``tx``."""
+    ImportProjection(tx, projector, events, decoded, fork=fork).finish()
+
+
+def _all_empty(tx: StoreTransaction, views: Sequence[View]) -> bool:
+    """Whether every table of ``views`` is empty in ``tx`` (a first import, --clean)."""
+    return not any(tx.view_all(table) for view in views for table in view.tables)

@@ -2,9 +2,15 @@
 
 Events are appended in big batches (``encode_events`` rows, one ``tx.append`` per
 batch) and projected into every view in one pass at the end
-(`hedgebot.migration.bulk_views`), inside the same transaction. A crash, a kill or
-any error before the commit leaves the store exactly as it was; after the commit
-everything is there. There is no partial import to resume.
+(`hedgebot.migration.bulk_views`; the views other than ``onchain_trade_view`` are
+computed meanwhile in a forked child, `hedgebot.migration.forked`), inside the same
+transaction. A crash, a kill or any error before the commit leaves the store exactly
+as it was; after the commit everything is there. There is no partial import to resume.
+
+On SQLite the transaction runs with a rollback journal instead of the WAL when the
+import has the file to itself (`SqliteEventStore.rollback_journal`): the new pages are
+then written once instead of twice (WAL, then checkpoint). Just as atomic; a kill
+leaves a hot ``-journal`` file that the next connection rolls back.
 
 Execution ids: the store's ``execution_id`` counter is raised above the highest
 legacy id (including ids of deleted rows), so orders hedgebot places later never
@@ -20,14 +26,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from hedgebot.brokers.retry import DATABASE_RETRY, RetryPolicy, is_retryable
 from hedgebot.eventstore import EventStore, Projector, StoreTransaction
-from hedgebot.eventstore.envelope import StoredEvent
-from hedgebot.eventstore.sqlite import is_transient
-from hedgebot.migration.bulk_views import project_import
+from hedgebot.eventstore.envelope import NewEvent, StoredEvent
+from hedgebot.eventstore.sqlite import SqliteEventStore, is_transient
+from hedgebot.migration.bulk_views import ImportProjection
 from hedgebot.migration.mapping import PlannedAggregate
 from hedgebot.migration.progress import ProgressReporter
 from hedgebot.position.events import EXECUTION_ID_COUNTER
@@ -80,34 +87,71 @@ def _write_once(
     total_events = sum(len(item.rows) for item in items)
     for kind, count in per_type.items():
         progress.start(f"write:{kind}", f"write {kind}", count)
+    with ExitStack() as modes:
+        if isinstance(store, SqliteEventStore):
+            modes.enter_context(store.rollback_journal())
+        _write_all(
+            store,
+            projector,
+            items,
+            clean=clean,
+            max_execution_id=max_execution_id,
+            progress=progress,
+            batch_size=batch_size,
+        )
+    for kind in per_type:
+        progress.finish(f"write:{kind}")
+    return WriteResult(events=total_events, per_type=per_type)
+
+
+def _write_all(
+    store: EventStore,
+    projector: Projector,
+    items: Sequence[PlannedAggregate],
+    *,
+    clean: bool,
+    max_execution_id: int,
+    progress: ProgressReporter,
+    batch_size: int,
+) -> None:
     with store.transaction() as tx:
         if clean:
             _clean(tx, projector)
         if max_execution_id > 0:
             tx.ensure_counter_above(EXECUTION_ID_COUNTER, max_execution_id)
-        # Events first, in batches; then one projection pass over the whole import
-        # (`bulk_views.project_import`): every view row is written once, the on-chain
-        # trade view's rows in bulk, and the PnL view books each symbol's history in one
-        # go instead of once per batch.
-        stored: list[StoredEvent] = []
+        # All view rows are written once, after the events: the on-chain trade view's
+        # rows in bulk, the other views (the PnL view books each symbol's history in one
+        # go) by the projector — in a child process started now, which computes them
+        # while the events are appended and the on-chain rows written
+        # (`bulk_views.ImportProjection`). The events' positions are known before the
+        # append (the transaction holds the write lock).
+        rows: list[NewEvent] = []
         decoded: list[Any] = []
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            rows = []
-            done: dict[str, int] = {}
-            for item in batch:
-                rows.extend(item.rows)
-                decoded.extend(item.events)
-                done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
-            stored.extend(tx.append(rows))
-            for kind, count in done.items():
-                progress.advance(f"write:{kind}", count)
-        progress.line("projecting the views …")
-        project_import(tx, projector, stored, decoded)
+        for item in items:
+            rows.extend(item.rows)
+            decoded.extend(item.events)
+        base = tx.last_position()
+        expected = [StoredEvent.from_new(row, base + n) for n, row in enumerate(rows, 1)]
+        projection = ImportProjection(tx, projector, expected, decoded)
+        try:
+            stored: list[StoredEvent] = []
+            for start in range(0, len(items), batch_size):
+                batch = items[start : start + batch_size]
+                stored.extend(tx.append([row for item in batch for row in item.rows]))
+                done: dict[str, int] = {}
+                for item in batch:
+                    done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
+                for kind, count in done.items():
+                    progress.advance(f"write:{kind}", count)
+            if stored != expected:  # not the positions the child was given: redo in-process
+                projection.abandon()
+                projection = ImportProjection(tx, projector, stored, decoded, fork=False)
+            progress.line("projecting the views …")
+            projection.finish()
+        except BaseException:
+            projection.abandon()
+            raise
         progress.line("committing the import transaction …")
-    for kind in per_type:
-        progress.finish(f"write:{kind}")
-    return WriteResult(events=total_events, per_type=per_type)
 
 
 def write(
