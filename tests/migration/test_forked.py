@@ -41,12 +41,12 @@ from tests.migration.test_bulk_views import _table_rows, _varied_legacy_db
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
 
 
-def _import(path: Path) -> str:
+def _import(path: Path, lines: list[str] | None = None) -> str:
     output = io.StringIO()
     code = run_migration(
         Options(mode=Mode.RUN, database_url=url(path), force=True),
         Console(file=output, width=200),
-        PlainProgress(write=lambda _line: None),
+        PlainProgress(write=(lines if lines is not None else []).append),
         Prompter(write=lambda _text: None, force=True),
         clock=ManualClock(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)),
     )
@@ -82,13 +82,18 @@ def test_a_forked_import_writes_exactly_the_rows_of_an_in_process_one(
 ) -> None:
     spy = _Spy(monkeypatch)
     forked_db = _varied_legacy_db(tmp_path / "forked.db")
-    _import(forked_db)
+    lines: list[str] = []
+    _import(forked_db, lines)
     assert spy.delivered == [True], "the child did not project the views"
+    assert "writing with a rollback journal (the file is not shared)" in lines
+    assert any(line.startswith("projecting the views (the others in a child") for line in lines)
 
     monkeypatch.setattr(bulk_views, "can_fork", lambda: False)
     in_process = _varied_legacy_db(tmp_path / "in_process.db")
-    _import(in_process)
+    lines.clear()
+    _import(in_process, lines)
     assert spy.delivered == [True]  # no second child
+    assert "projecting the views …" in lines
 
     rows = _table_rows(forked_db)
     assert len(rows["metrics_pnl_view"]) > 300 and len(rows["position_view"]) > 5

@@ -89,7 +89,13 @@ def _write_once(
         progress.start(f"write:{kind}", f"write {kind}", count)
     with ExitStack() as modes:
         if isinstance(store, SqliteEventStore):
-            modes.enter_context(store.rollback_journal())
+            if modes.enter_context(store.rollback_journal()):
+                progress.line("writing with a rollback journal (the file is not shared)")
+            else:
+                progress.line(
+                    "writing in WAL mode: another connection has the store file open "
+                    "(is a bot running?); slower, just as safe"
+                )
         _write_all(
             store,
             projector,
@@ -146,7 +152,12 @@ def _write_all(
             if stored != expected:  # not the positions the child was given: redo in-process
                 projection.abandon()
                 projection = ImportProjection(tx, projector, stored, decoded, fork=False)
-            progress.line("projecting the views …")
+            progress.line(
+                "projecting the views (the others in a child process while the on-chain "
+                "rows are written) …"
+                if projection.forked
+                else "projecting the views …"
+            )
             projection.finish()
         except BaseException:
             projection.abandon()
