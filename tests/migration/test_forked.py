@@ -35,6 +35,7 @@ from hedgebot.migration.forked import (
 from hedgebot.migration.progress import PlainProgress
 from hedgebot.migration.prompts import Prompter
 from hedgebot.migration.runner import Mode, Options, run_migration
+from tests.migration import legacy_db as db
 from tests.migration.conftest import url
 from tests.migration.test_bulk_views import _table_rows, _varied_legacy_db
 
@@ -214,3 +215,23 @@ def test_only_views_with_empty_tables_are_projected_in_a_child(tmp_path: Path) -
             assert not ImportProjection(tx, projector, [], [], fork=False).forked
     finally:
         store.close()
+
+
+def test_an_import_into_a_store_with_events_projects_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy(monkeypatch)
+    path = _varied_legacy_db(tmp_path / "bot.db")
+    _import(path)
+    with db.connect(path) as conn:  # a trade the legacy bot recorded after the first run
+        db.trade(conn, 9_999, symbol="tMSFT", block_timestamp="2030-01-01 00:00:00")
+    lines: list[str] = []
+    output = _import(path, lines)
+    assert spy.delivered == [True], "forked into a store whose views hold rows"
+    assert "projecting the views …" in lines
+    assert "no differences" in output
+    reference = _varied_legacy_db(tmp_path / "reference.db")
+    with db.connect(reference) as conn:
+        db.trade(conn, 9_999, symbol="tMSFT", block_timestamp="2030-01-01 00:00:00")
+    _import(reference)
+    assert _table_rows(path) == _table_rows(reference)

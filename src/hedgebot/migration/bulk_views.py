@@ -300,5 +300,6 @@ def project_import(
 
 
 def _all_empty(tx: StoreTransaction, views: Sequence[View]) -> bool:
-    """Whether every table of ``views`` is empty in ``tx`` (a first import, --clean)."""
+    """Whether every table of ``views`` is empty in ``tx`` (reads them whole: call it
+    where they should be empty, e.g. in a store without events)."""
     return not any(tx.view_all(table) for view in views for table in view.tables)

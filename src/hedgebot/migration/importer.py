@@ -138,7 +138,9 @@ def _write_all(
             decoded.extend(item.events)
         base = tx.last_position()
         expected = [StoredEvent.from_new(row, base + n) for n, row in enumerate(rows, 1)]
-        projection = ImportProjection(tx, projector, expected, decoded)
+        # a child only for a store without events (a first import, or after --clean),
+        # whose view tables are empty: then checking that they are costs nothing
+        projection = ImportProjection(tx, projector, expected, decoded, fork=base == 0)
         try:
             stored: list[StoredEvent] = []
             for start in range(0, len(items), batch_size):
