@@ -23,7 +23,7 @@ from hedgebot.eventstore.envelope import StoredEvent
 from hedgebot.eventstore.sqlite import SqliteEventStore
 from hedgebot.eventstore.store import ViewRow
 from hedgebot.eventstore.views import View, ViewRows
-from hedgebot.migration import bulk_views
+from hedgebot.migration import bulk_views, forked
 from hedgebot.migration.bulk_views import ImportProjection
 from hedgebot.migration.forked import (
     ForkedProjection,
@@ -70,8 +70,8 @@ class _Spy:
         self.delivered: list[bool] = []
         real = ForkedProjection.result
 
-        def result(projection: ForkedProjection) -> Any:
-            writes = real(projection)
+        def result(projection: ForkedProjection, timeout: float | None = None) -> Any:
+            writes = real(projection, timeout)
             self.delivered.append(writes is not None)
             return writes
 
@@ -179,6 +179,23 @@ def test_abandoning_a_child_ends_it_at_once() -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped
     assert projection.result() is None
+
+
+def test_a_child_that_does_not_deliver_in_time_is_ended(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    view = _Counting("hang")
+    projection = ForkedProjection(Projector([view], []), [view], [_stored(1)], [0])
+    pid = projection._pid
+    assert pid is not None
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="hedgebot.migration"):
+        assert projection.result(timeout=0.5) is None
+    assert 0.5 <= time.monotonic() - started < 10
+    assert "migrate_fork_timeout" in caplog.text
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # ended and reaped
+    assert forked.deadline(100_000) > 100 * 0.04 * 10  # far above the projection's cost
 
 
 def test_the_recording_refuses_reads_and_other_writes() -> None:

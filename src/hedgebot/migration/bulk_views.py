@@ -39,7 +39,7 @@ from hedgebot.eventstore.envelope import StoredEvent
 from hedgebot.eventstore.store import ViewRow
 from hedgebot.eventstore.views import View, ViewRows
 from hedgebot.migration.event_text import migrated_shape
-from hedgebot.migration.forked import ForkedProjection, can_fork, replay
+from hedgebot.migration.forked import ForkedProjection, can_fork, deadline, replay
 from hedgebot.onchain_trade.events import (
     AGGREGATE_TYPE as ONCHAIN_TRADE,
 )
@@ -271,7 +271,7 @@ class ImportProjection:
                 if not _write_onchain_rows(view, tx, events, decoded):
                     projector.apply(tx, events, decoded, views=[view])
             child, self._child = self._child, None
-            writes = child.result() if child is not None else None
+            writes = child.result(deadline(len(events))) if child is not None else None
         except BaseException:
             self.abandon()
             raise

@@ -15,9 +15,10 @@ in-process projection.
 Only for views whose tables are empty (a first import, or ``--clean``): the child reads
 nothing, so the projection runs with ``cleared=True``. Anything unusual — no ``fork``
 on this platform, one core, a view that reads or writes anything but view rows, an
-exception in the child, a child that dies — makes `ForkedProjection.result` return
-None, and the caller projects those views in-process as before (a view's own error is
-raised there, with its usual message).
+exception in the child, a child that dies or does not deliver within `deadline` (far
+above the projection's own cost) — makes `ForkedProjection.result` return None, and
+the caller projects those views in-process as before (a view's own error is raised
+there, with its usual message).
 
 The child never touches the parent's SQLite connections or file locks (POSIX record
 locks are not inherited by ``fork``), prints nothing and leaves with ``os._exit``, so
@@ -31,8 +32,10 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -83,6 +86,12 @@ def replay(tx: Any, writes: Sequence[Write]) -> int:
     return count
 
 
+def deadline(events: int) -> float:
+    """Seconds to wait for a child projecting ``events`` events: a guard against a hung
+    child, not a performance bound (the projection takes ≈ 0.04 ms per event)."""
+    return 60.0 + 0.001 * events
+
+
 def can_fork() -> bool:
     """Linux with ``fork`` and more than one core (else there is nothing to gain)."""
     return sys.platform.startswith("linux") and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
@@ -114,18 +123,34 @@ class ForkedProjection:
         os.close(write_fd)
         self._pid, self._read_fd = pid, read_fd
 
-    def result(self) -> list[Write] | None:
-        """The child's recorded writes (waits for it), or None if it did not deliver."""
+    def result(self, timeout: float | None = None) -> list[Write] | None:
+        """The child's recorded writes (waits for it, at most ``timeout`` seconds), or
+        None if it did not deliver in time (then it is ended)."""
         if self._pid is None or self._read_fd is None:
             return None
+        read_fd = self._read_fd
+        deadline = None if timeout is None else time.monotonic() + timeout
         chunks: list[bytes] = []
         try:
-            with os.fdopen(self._read_fd, "rb") as pipe:
-                self._read_fd = None
-                while chunk := pipe.read(1 << 20):
-                    chunks.append(chunk)
-        finally:
-            status = self._reap()
+            while True:
+                if deadline is not None:
+                    left = max(deadline - time.monotonic(), 0.0)
+                    if not select.select([read_fd], [], [], left)[0]:
+                        log.warning(
+                            "migrate_fork_timeout seconds=%.0f: projecting in-process", timeout
+                        )
+                        self.abandon()
+                        return None
+                chunk = os.read(read_fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except BaseException:
+            self.abandon()
+            raise
+        os.close(read_fd)
+        self._read_fd = None
+        status = self._reap()
         try:
             outcome, value = pickle.loads(b"".join(chunks))  # noqa: S301 - our own child
         except Exception as exc:
