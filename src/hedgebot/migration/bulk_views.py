@@ -3,7 +3,7 @@
 The generic `Projector` folds each event into each view through `ViewRows`: one
 payload dict per row, encoded at the flush. For the 100,000s of
 ``OnChainTradeEvent::Migrated`` of a large import that was the biggest part of the
-write phase, so `project_import` writes ``onchain_trade_view`` itself:
+write phase, so `ImportProjection` writes ``onchain_trade_view`` itself:
 
 * each row's payload is written as JSON text in one formatting step, from the same
   event fields and with the same helpers as `hedgebot.onchain_trade.view` (a timestamp
@@ -12,7 +12,8 @@ write phase, so `project_import` writes ``onchain_trade_view`` itself:
   stream's first event);
 * every other view (positions, orders, the PnL view and its state, the tokens, and any
   view added later) is applied by the projector as before, in one pass over all the
-  events (the PnL view books each symbol once).
+  events (the PnL view books each symbol once) — in a forked child meanwhile when the
+  store had no events (`hedgebot.migration.forked`).
 
 The rows must be exactly those the view writes (``rebuild`` included). Tests compare
 them with a rebuild of the view; and at run time the first row of every *shape*
@@ -285,18 +286,6 @@ class ImportProjection:
         child, self._child = self._child, None
         if child is not None:
             child.abandon()
-
-
-def project_import(
-    tx: StoreTransaction,
-    projector: Projector,
-    events: Sequence[StoredEvent],
-    decoded: Sequence[Any],
-    *,
-    fork: bool = True,
-) -> None:
-    """Project the import's (appended) ``events`` into every view, inside ``tx``."""
-    ImportProjection(tx, projector, events, decoded, fork=fork).finish()
 
 
 def _all_empty(tx: StoreTransaction, views: Sequence[View]) -> bool:

@@ -25,8 +25,8 @@ as the order's idempotency key.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,40 +87,7 @@ def _write_once(
     total_events = sum(len(item.rows) for item in items)
     for kind, count in per_type.items():
         progress.start(f"write:{kind}", f"write {kind}", count)
-    with ExitStack() as modes:
-        if isinstance(store, SqliteEventStore):
-            if modes.enter_context(store.rollback_journal()):
-                progress.line("writing with a rollback journal (the file is not shared)")
-            else:
-                progress.line(
-                    "writing in WAL mode: another connection has the store file open "
-                    "(is a bot running?); slower, just as safe"
-                )
-        _write_all(
-            store,
-            projector,
-            items,
-            clean=clean,
-            max_execution_id=max_execution_id,
-            progress=progress,
-            batch_size=batch_size,
-        )
-    for kind in per_type:
-        progress.finish(f"write:{kind}")
-    return WriteResult(events=total_events, per_type=per_type)
-
-
-def _write_all(
-    store: EventStore,
-    projector: Projector,
-    items: Sequence[PlannedAggregate],
-    *,
-    clean: bool,
-    max_execution_id: int,
-    progress: ProgressReporter,
-    batch_size: int,
-) -> None:
-    with store.transaction() as tx:
+    with _import_journal(store, progress), store.transaction() as tx:
         if clean:
             _clean(tx, projector)
         if max_execution_id > 0:
@@ -165,6 +132,27 @@ def _write_all(
             projection.abandon()
             raise
         progress.line("committing the import transaction …")
+    for kind in per_type:
+        progress.finish(f"write:{kind}")
+    return WriteResult(events=total_events, per_type=per_type)
+
+
+@contextmanager
+def _import_journal(store: EventStore, progress: ProgressReporter) -> Iterator[None]:
+    """A rollback journal for the import's transaction when the store is a SQLite file
+    nobody else has open (`SqliteEventStore.rollback_journal`)."""
+    if not isinstance(store, SqliteEventStore):
+        yield
+        return
+    with store.rollback_journal() as switched:
+        if switched:
+            progress.line("writing with a rollback journal (the file is not shared)")
+        else:
+            progress.line(
+                "writing in WAL mode: another connection has the store file open "
+                "(is a bot running?); slower, just as safe"
+            )
+        yield
 
 
 def write(
