@@ -35,6 +35,7 @@ from machine import Noise
 from rich.console import Console
 
 from hedgebot.eventstore import schema
+from hedgebot.migration.importer import WRITE_PARTS
 from hedgebot.migration.progress import PlainProgress
 from hedgebot.migration.prompts import Prompter
 from hedgebot.migration.runner import Mode, Options, Outcome, run_migration
@@ -166,6 +167,21 @@ def run_import(path: Path) -> float:
         }
     )
     return elapsed
+
+
+def two_core_bound(run: dict[str, float]) -> tuple[float, float]:
+    """(serial seconds, lower bound of the wall time on two cores) for one import run.
+
+    Outside the stretch from the fork to the child's result, one process works alone
+    (everything but append, on-chain rows and the wait). However the work were
+    rearranged inside that stretch, the CPU seconds spent in it can at best be
+    shared evenly by two cores: bound = serial + (cpu - serial) / 2, with cpu the CPU
+    seconds of the import and its child.
+    """
+    overlapped = run["append"] + run["on-chain rows"] + run["child wait"]
+    serial = run["wall"] - overlapped
+    cpu = run["cpu"] + run["child cpu"]
+    return serial, serial + max(cpu - serial, 0.0) / 2
 
 
 def _children_cpu() -> float:
@@ -323,6 +339,14 @@ def main() -> None:
         if name in median_run
     )
     print(f"  phases of the median run: {phases}")
+    parts = ", ".join(f"{name} {median_run[name]:.2f} s" for name in WRITE_PARTS)
+    print(f"  write phase of the median run: {parts}")
+    serial, bound = two_core_bound(median_run)
+    print(
+        f"  two-core bound of this design for the median run: {bound:.2f} s ({serial:.2f} s "
+        f"when one process works alone — open, read, plan, schema, other views, commit, "
+        f"verify — plus half of the remaining CPU time)"
+    )
     print(
         f"floor: INSERT … SELECT of {floor_rows[0]:,} event and view rows "
         f"(median of {args.runs}): {floor:.2f} s"

@@ -62,7 +62,26 @@ def test_migrate_prints_import_floor_and_ratio() -> None:
     )
     assert re.search(r"import end to end \(median of 1\): [\d.]+ s", out), out
     assert re.search(r"ratio import / floor: [\d.]+x", out), out
+    parts = re.search(r"write phase of the median run: (.*)", out)
+    assert parts is not None, out
+    names = [re.sub(r" [\d.]+ s$", "", part) for part in parts.group(1).split(", ")]
+    assert names == ["append", "on-chain rows", "child wait", "other views", "commit"], out
+    assert re.search(r"two-core bound of this design for the median run: [\d.]+ s", out), out
     assert "machine: load average" in out
+
+
+def test_two_core_bound_counts_the_overlapped_stretch_once() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import migrate
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    run = {"wall": 10.0, "append": 1.0, "on-chain rows": 2.0, "child wait": 1.0}
+    # 6 s alone; 4 s overlapped in which 9 s of CPU (import 11 + child 4 - 6 alone) ran
+    serial, bound = migrate.two_core_bound({**run, "cpu": 11.0, "child cpu": 4.0})
+    assert (serial, bound) == (6.0, 10.5)
+    # less CPU than wall in the serial part (I/O waits): never below the serial time
+    assert migrate.two_core_bound({**run, "cpu": 5.0, "child cpu": 0.0}) == (6.0, 6.0)
 
 
 def _machine() -> Any:

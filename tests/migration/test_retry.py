@@ -15,7 +15,12 @@ from hedgebot.bootstrap import build_projector
 from hedgebot.eventstore import StoreTransaction, TransientStoreError, schema
 from hedgebot.eventstore.sqlite import SqliteEventStore
 from hedgebot.migration import mapping
-from hedgebot.migration.importer import MIGRATION_RETRY, is_transient_database_error, write
+from hedgebot.migration.importer import (
+    MIGRATION_RETRY,
+    WRITE_PARTS,
+    is_transient_database_error,
+    write,
+)
 from hedgebot.migration.progress import PlainProgress
 from hedgebot.migration.source import open_legacy, read_legacy
 from tests.migration.conftest import event_rows, url
@@ -57,6 +62,7 @@ def test_a_busy_database_is_retried_with_backoff_and_the_import_completes(desk_d
     store = BusyOnce(SqliteEventStore(str(desk_db)), failures=2)
     waits: list[float] = []
     policy = MIGRATION_RETRY.with_(sync_sleep=waits.append, random=lambda: 0.0)
+    timings: dict[str, float] = {"read": 1.5}
     result = write(
         store,  # type: ignore[arg-type]
         build_projector(),
@@ -65,8 +71,13 @@ def test_a_busy_database_is_retried_with_backoff_and_the_import_completes(desk_d
         max_execution_id=max_id,
         progress=PlainProgress(write=lambda _: None),
         retry=policy,
+        timings=timings,
     )
     store.close()
+    # the write's parts are timed, the caller's other entries kept
+    assert list(timings) == ["read", *WRITE_PARTS]
+    assert timings["read"] == 1.5
+    assert all(timings[part] > 0 for part in WRITE_PARTS if part != "child wait")
     assert store.attempts == 3
     assert waits == [0.05, 0.1]  # exponential backoff
     assert result.events == 13

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -264,22 +265,34 @@ class ImportProjection:
     def forked(self) -> bool:
         return self._child is not None
 
-    def finish(self) -> None:
-        """Write every view's rows into the transaction."""
+    def finish(self, timings: dict[str, float] | None = None) -> None:
+        """Write every view's rows into the transaction.
+
+        ``timings``, when given, receives the wall seconds spent on the on-chain rows
+        (``on-chain rows``), waiting for the child and reading its rows (``child wait``)
+        and writing the other views' rows (``other views``).
+        """
         tx, projector, events, decoded = self._tx, self._projector, self._events, self._decoded
+        spent = {} if timings is None else timings
         try:
+            started = time.perf_counter()
             for view in self._onchain:
                 if not _write_onchain_rows(view, tx, events, decoded):
                     projector.apply(tx, events, decoded, views=[view])
+            waiting = time.perf_counter()
+            spent["on-chain rows"] = waiting - started
             child, self._child = self._child, None
             writes = child.result(deadline(len(events))) if child is not None else None
         except BaseException:
             self.abandon()
             raise
+        writing = time.perf_counter()
+        spent["child wait"] = writing - waiting
         if writes is not None:
             replay(tx, writes)
         elif self._others:
             projector.apply(tx, events, decoded, views=self._others)
+        spent["other views"] = time.perf_counter() - writing
 
     def abandon(self) -> None:
         """End the child, if any (the import failed, or its events are not these)."""

@@ -25,6 +25,7 @@ as the order's idempotency key.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ def is_transient_database_error(error: BaseException) -> bool:
 MIGRATION_RETRY = DATABASE_RETRY.with_(retry_if=is_transient_database_error)
 
 
+#: the write phase's parts, as `write` records them in ``timings`` (wall seconds)
+WRITE_PARTS = ("append", "on-chain rows", "child wait", "other views", "commit")
+
+
 @dataclass(frozen=True)
 class WriteResult:
     events: int
@@ -80,7 +85,10 @@ def _write_once(
     max_execution_id: int,
     progress: ProgressReporter,
     batch_size: int,
+    timings: dict[str, float],
 ) -> WriteResult:
+    for part in WRITE_PARTS:
+        timings[part] = 0.0  # a retried attempt starts over
     per_type: dict[str, int] = {}
     for item in items:
         per_type[item.aggregate_type] = per_type.get(item.aggregate_type, 0) + 1
@@ -109,6 +117,7 @@ def _write_once(
         # whose view tables are empty: then checking that they are costs nothing
         projection = ImportProjection(tx, projector, expected, decoded, fork=base == 0)
         try:
+            started = time.perf_counter()
             stored: list[StoredEvent] = []
             for start in range(0, len(items), batch_size):
                 batch = items[start : start + batch_size]
@@ -118,6 +127,7 @@ def _write_once(
                     done[item.aggregate_type] = done.get(item.aggregate_type, 0) + 1
                 for kind, count in done.items():
                     progress.advance(f"write:{kind}", count)
+            timings["append"] = time.perf_counter() - started
             if stored != expected:  # not the positions the child was given: redo in-process
                 projection.abandon()
                 projection = ImportProjection(tx, projector, stored, decoded, fork=False)
@@ -127,11 +137,13 @@ def _write_once(
                 if projection.forked
                 else "projecting the views …"
             )
-            projection.finish()
+            projection.finish(timings)
         except BaseException:
             projection.abandon()
             raise
         progress.line("committing the import transaction …")
+        committing = time.perf_counter()
+    timings["commit"] = time.perf_counter() - committing
     for kind in per_type:
         progress.finish(f"write:{kind}")
     return WriteResult(events=total_events, per_type=per_type)
@@ -165,8 +177,13 @@ def write(
     progress: ProgressReporter,
     batch_size: int = BATCH_SIZE,
     retry: RetryPolicy = MIGRATION_RETRY,
+    timings: dict[str, float] | None = None,
 ) -> WriteResult:
-    """Write ``items`` in one transaction, retrying it whole on a transient error."""
+    """Write ``items`` in one transaction, retrying it whole on a transient error.
+
+    ``timings``, when given, receives the wall seconds of the write's parts
+    (`WRITE_PARTS`; those of the last attempt).
+    """
     return retry.call_sync(
         _write_once,
         store,
@@ -176,4 +193,5 @@ def write(
         max_execution_id=max_execution_id,
         progress=progress,
         batch_size=batch_size,
+        timings={} if timings is None else timings,
     )

@@ -111,7 +111,8 @@ class Outcome:
     imported: dict[str, int] | None = None
     written: dict[str, int] | None = None
     verification: VerificationReport | None = None
-    #: wall-clock seconds per phase (read, plan, schema, write, verify)
+    #: wall-clock seconds per phase (read, plan, schema, write, verify) and per part
+    #: of the write (`importer.WRITE_PARTS`)
     timings: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -360,6 +361,7 @@ class Migration:
                         clean=options.clean,
                         max_execution_id=data.max_execution_id,
                         progress=self.progress,
+                        timings=self.outcome.timings,
                     )
                 self.outcome.written = result.per_type
                 log.info(
